@@ -1,0 +1,43 @@
+# Problembild: `make demo` starts the app with real and demo data; `make test` runs every test.
+SHELL := /bin/bash
+BIN := .venv/bin
+export PROBLEMBILD_DATA_DIR ?= $(CURDIR)/var
+DEMO_INCIDENTS ?= 200000
+DEMO_YEARS ?= 5
+DEMO_SEED ?= 1
+
+.PHONY: install demo data test test-postgres bench lint format clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml scripts/install.sh
+	scripts/install.sh
+
+## Set up the SQLite database with the real register, the real police events and synthetic demo data.
+data: install
+	$(BIN)/problembild init
+	$(BIN)/problembild import polisen-events
+	$(BIN)/problembild demo-data --incidents $(DEMO_INCIDENTS) --years $(DEMO_YEARS) --seed $(DEMO_SEED)
+	$(BIN)/problembild refresh
+	$(BIN)/problembild demo-users
+
+demo: data
+	$(BIN)/problembild serve --host 127.0.0.1 --port 8000
+
+test: install
+	scripts/test.sh
+
+test-postgres: install
+	PROBLEMBILD_TEST_POSTGRES=1 scripts/test.sh
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks && $(BIN)/ruff format --check src tests benchmarks && $(BIN)/mypy src/problembild/analysis
+
+format: install
+	$(BIN)/ruff format src tests benchmarks && $(BIN)/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf .venv var test-artifacts .pytest_cache .mypy_cache .ruff_cache

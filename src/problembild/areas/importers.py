@@ -1,0 +1,339 @@
+"""Importing area lists and population.
+
+``import_areas`` reads a list of vulnerable areas (GeoJSON, Shapefile or GeoPackage;
+WGS84 or SWEREF99 TM) and adds an assessment round without losing earlier ones.
+``import_population`` reads residents per area and year, or DeSO counts with DeSO
+boundaries turned into area population by area-weighted overlay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from django.db.models import Max
+
+from problembild.analysis.spatial import area_weighted_overlay, inside_sweden
+from problembild.core.db import upsert
+from problembild.core.imports import (
+    ImportFailed,
+    ImportResult,
+    RowError,
+    check_file,
+    finish_validation,
+    recorded_import,
+)
+from problembild.core.models import OrgUnit
+
+from .choices import STANDARD_CATEGORIES, Direction
+from .geometry import SUPPORTED_SUFFIXES, read_features, sweref_to_geojson
+from .models import Area, AssessmentRound, Classification, Population
+from .register import ensure_org_unit, lpo_code, nation
+
+AREA_FIELDS = (
+    "panel_id",
+    "name",
+    "category",
+    "direction",
+    "assessed",
+    "town",
+    "area_code",
+    "local_police_area",
+    "police_area",
+    "police_area_code",
+    "region",
+    "region_code",
+    "split_from",
+    "year",
+)
+_DIRECTIONS = {
+    "positive": Direction.POSITIVE,
+    "positiv": Direction.POSITIVE,
+    "stable": Direction.STABLE,
+    "stabil": Direction.STABLE,
+    "negative": Direction.NEGATIVE,
+    "negativ": Direction.NEGATIVE,
+}
+
+
+def _apply_mapping(props: dict, mapping: dict[str, str], known: Sequence[str]) -> tuple[dict, list[str]]:
+    out, unknown = {}, []
+    for key, value in props.items():
+        target = mapping.get(key, key)
+        if key in mapping and not target:
+            continue
+        if target not in known:
+            unknown.append(key)
+            continue
+        out[target] = value
+    return out, unknown
+
+
+def import_areas(
+    path: str | Path,
+    *,
+    year: int | None = None,
+    categories: Sequence[str] | None = None,
+    mapping: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    rejects: str | Path | None = None,
+    user=None,
+) -> ImportResult:
+    """Import one list of areas as the assessment round ``year``; see the module docstring.
+
+    Areas are matched by ``panel_id``, else ``area_code``, else exact name; a new area
+    needs a boundary and a lokalpolisområde (existing, or created from ``police_area_code``
+    and ``region_code``). ``split_from`` names the panel id of the area it was split from.
+    """
+    p = check_file(path, SUPPORTED_SUFFIXES)
+    fname = str(p)
+    table = read_features(p)
+    mapping = mapping or {}
+    errors: list[RowError] = []
+    rows: list[tuple[int, dict, shapely.Geometry | None]] = []
+    unknown_cols: set[str] = set()
+    for i, (props, geom) in enumerate(zip(table.properties, table.geometries, strict=True), start=1):
+        mapped, unknown = _apply_mapping(props, mapping, AREA_FIELDS)
+        unknown_cols.update(unknown)
+        rows.append((i, mapped, geom))
+    if unknown_cols:
+        raise ImportFailed(
+            [RowError(fname, None, c, f"unknown property; map it with --map {c}=FIELD or ignore it with --map {c}=")
+             for c in sorted(unknown_cols)]
+        )
+    years = {int(r["year"]) for _, r, _ in rows if r.get("year") not in (None, "")}
+    if year is None:
+        if len(years) != 1:
+            raise ImportFailed([RowError(fname, None, "year", "give --year (the file has no single 'year' value)")])
+        year = years.pop()
+    existing_round = AssessmentRound.objects.filter(year=year).first()
+    cats = list(categories or (existing_round.categories if existing_round else STANDARD_CATEGORIES))
+    if existing_round and categories and list(categories) != existing_round.categories:
+        raise ImportFailed(
+            [RowError(fname, None, "categories", f"round {year} already uses {existing_round.categories}")]
+        )
+    by_panel = {a.panel_id: a for a in Area.objects.all()}
+    by_code = {a.area_code: a for a in by_panel.values() if a.area_code}
+    by_name = {a.name: a for a in by_panel.values()}
+    lpos = {u.name.casefold(): u for u in OrgUnit.objects.filter(kind=OrgUnit.Kind.LOCAL_POLICE_AREA)}
+    in_file = {int(r["panel_id"]) for _, r, _ in rows if str(r.get("panel_id") or "").isdigit()}
+
+    plans = []
+    for line, r, geom in rows:
+        def err(field: str, message: str, line=line, r=r) -> None:
+            errors.append(RowError(fname, line, field, message, dict(r)))
+
+        n_before = len(errors)
+        category = (r.get("category") or "").strip()
+        if category not in cats:
+            err("category", f"unknown category {category!r} for {year}; allowed: {', '.join(cats)}")
+        direction = str(r.get("direction") or "").strip().casefold()
+        if direction and direction not in _DIRECTIONS:
+            err("direction", f"unknown direction {direction!r}; use positive, stable or negative")
+        assessed = None
+        if r.get("assessed"):
+            try:
+                assessed = date.fromisoformat(str(r["assessed"])[:10])
+            except ValueError:
+                err("assessed", f"not a date: {r['assessed']!r}")
+        panel = r.get("panel_id")
+        if panel not in (None, "") and not str(panel).isdigit():
+            err("panel_id", f"not a whole number: {panel!r}")
+            panel = None
+        area = None
+        if panel not in (None, ""):
+            area = by_panel.get(int(panel))
+        if area is None and r.get("area_code"):
+            area = by_code.get(str(r["area_code"]))
+        if area is None and r.get("name") and panel in (None, ""):
+            area = by_name.get(str(r["name"]).strip())
+        parent = None
+        if r.get("split_from") not in (None, ""):
+            sp = str(r["split_from"])
+            if not sp.isdigit() or (int(sp) not in by_panel and int(sp) not in in_file):
+                err("split_from", f"unknown area {sp!r} (give the panel id of the area it was split from)")
+            else:
+                parent = int(sp)
+        if geom is not None:
+            if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+                err("geometry", f"expected a polygon, got {geom.geom_type}")
+            else:
+                b = shapely.bounds(geom)
+                if not inside_sweden(np.array([b[0], b[2]]), np.array([b[1], b[3]])).all():
+                    err("geometry", "boundary lies outside Sweden")
+        unit = None
+        if area is None:
+            if not r.get("name"):
+                err("name", "a new area needs a name")
+            if geom is None:
+                err("geometry", "a new area needs a boundary")
+            lpo_name = str(r.get("local_police_area") or "").strip()
+            unit = lpos.get(lpo_name.casefold())
+            if unit is None and not (lpo_name and r.get("police_area_code") and r.get("region_code")):
+                err("local_police_area", f"unknown lokalpolisområde {lpo_name!r} (give police_area_code and "
+                                         "region_code to create it)")
+        if len(errors) == n_before:
+            plans.append((line, r, geom, area, unit, category, _DIRECTIONS.get(direction, ""), assessed, parent))
+
+    with recorded_import("areas", p, user=user, options={"year": year, "categories": cats, "map": mapping}) as result:
+        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(plans))
+        rnd, changed = upsert(AssessmentRound, {"year": year}, {"categories": cats, "source": Path(fname).name})
+        added = int(changed and existing_round is None)
+        next_id = (Area.objects.aggregate(m=Max("panel_id"))["m"] or 0) + 1
+        created: dict[int, Area] = {}
+        for line, r, geom, area, unit, category, direction, assessed, parent in plans:
+            values: dict = {}
+            if geom is not None:
+                values.update(
+                    geometry=shapely.to_wkb(geom), geojson=sweref_to_geojson(geom), area_km2=round(geom.area / 1e6, 4)
+                )
+            for f in ("town", "area_code"):
+                if r.get(f):
+                    values[f] = str(r[f])
+            if r.get("name"):
+                values["name"] = str(r["name"]).strip()
+            if area is None:
+                if unit is None:
+                    region, _ = ensure_org_unit(
+                        OrgUnit.Kind.REGION, str(r["region_code"]), str(r.get("region") or r["region_code"]), nation()
+                    )
+                    pa, _ = ensure_org_unit(
+                        OrgUnit.Kind.POLICE_AREA,
+                        str(r["police_area_code"]),
+                        str(r.get("police_area") or r["police_area_code"]),
+                        region,
+                    )
+                    unit, _ = ensure_org_unit(
+                        OrgUnit.Kind.LOCAL_POLICE_AREA,
+                        lpo_code(str(r["police_area_code"]), str(r["local_police_area"])),
+                        str(r["local_police_area"]),
+                        pa,
+                    )
+                panel = int(r["panel_id"]) if str(r.get("panel_id") or "").isdigit() else next_id
+                next_id = max(next_id, panel) + 1
+                values["org_unit"] = unit
+                values["source"] = Path(fname).name
+                area, was = upsert(Area, {"panel_id": panel}, values)
+                created[panel] = area
+            else:
+                area, was = upsert(Area, {"pk": area.pk}, values)
+            added += was
+            if parent is not None:
+                parent_area = Area.objects.get(panel_id=parent)
+                if area.parent_id != parent_area.pk:
+                    area.parent = parent_area
+                    area.save(update_fields=["parent"])
+                    added += 1
+            _, was = upsert(
+                Classification,
+                {"area": area, "round": rnd},
+                {"category": category, "direction": direction, "assessed": assessed},
+            )
+            added += was
+        result.added = added
+        result.details = {"year": year, "categories": cats, "new_areas": len(created)}
+    return result
+
+
+def import_population(
+    path: str | Path,
+    *,
+    boundaries: str | Path | None = None,
+    year: int | None = None,
+    source: str = "",
+    skip_invalid: bool = False,
+    rejects: str | Path | None = None,
+    user=None,
+) -> ImportResult:
+    """Import residents per area and year.
+
+    Without ``boundaries``: a CSV with ``area`` (panel id or exact name), ``year`` and
+    ``residents``. With ``boundaries`` (a DeSO boundary file with a ``deso`` property):
+    ``path`` is SCB-style DeSO counts (``deso``, ``year``, ``residents``) and each area gets
+    the area-weighted share of every DeSO it overlaps.
+    """
+    p = check_file(path, (".csv",))
+    fname = str(p)
+    try:
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise ImportFailed([RowError(fname, None, "file", f"cannot read CSV: {exc}")]) from None
+    key = "deso" if boundaries else "area"
+    needed = [key, "residents"] + ([] if year else ["year"])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ImportFailed([RowError(fname, 1, c, "required column is missing") for c in missing])
+    extra = [c for c in frame.columns if c not in (key, "residents", "year", "source")]
+    if extra:
+        raise ImportFailed([RowError(fname, 1, c, "unknown column") for c in extra])
+    errors: list[RowError] = []
+    good: list[tuple[str, int, int, str, int]] = []
+    for i, r in enumerate(frame.to_dict("records"), start=2):
+        residents = str(r["residents"]).strip().replace(" ", "")
+        y = str(r.get("year") or year or "").strip()
+        if not residents.isdigit():
+            errors.append(RowError(fname, i, "residents", f"not a whole number: {r['residents']!r}", r))
+        elif not (y.isdigit() and 1900 <= int(y) <= 2100):
+            errors.append(RowError(fname, i, "year", f"not a year: {y!r}", r))
+        elif not str(r[key]).strip():
+            errors.append(RowError(fname, i, key, "empty", r))
+        else:
+            good.append((str(r[key]).strip(), int(y), int(residents), str(r.get("source") or source), i))
+
+    areas_by_key = {str(a.panel_id): a for a in Area.objects.all()}
+    areas_by_key.update({a.name: a for a in areas_by_key.values()})
+    targets: list[tuple[Area, int, int, str]] = []
+    if boundaries is None:
+        ok = []
+        for k, y, n, s, line in good:
+            area = areas_by_key.get(k)
+            if area is None:
+                errors.append(RowError(fname, line, "area", f"unknown area {k!r} (give a panel id or exact name)"))
+            else:
+                ok.append((area, y, n, s))
+        targets = ok
+    else:
+        targets = _deso_overlay(fname, boundaries, good, errors, source)
+
+    with recorded_import(
+        "population", p, user=user, options={"boundaries": str(boundaries or ""), "year": year}
+    ) as result:
+        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(targets))
+        added = 0
+        for area, y, n, s in targets:
+            _, was = upsert(
+                Population,
+                {"area": area, "year": y},
+                {"residents": n, "source": s or Path(fname).name, "synthetic": False},
+            )
+            added += was
+        result.added = added
+    return result
+
+
+def _deso_overlay(fname, boundaries, good, errors, source) -> list:
+    table = read_features(boundaries)
+    codes = [str(props.get("deso") or props.get("deso_code") or props.get("desokod") or "") for props in table.properties]
+    if not any(codes):
+        raise ImportFailed([RowError(str(boundaries), None, "deso", "no 'deso' property in the boundary file")])
+    geom_by_code = {c: g for c, g in zip(codes, table.geometries, strict=True) if c and g is not None}
+    for k, _y, _n, _s, line in good:
+        if k not in geom_by_code:
+            errors.append(RowError(fname, line, "deso", f"DeSO {k!r} is not in {boundaries}"))
+    areas = list(Area.objects.current().exclude(geometry=None))
+    out = []
+    for y in sorted({g[1] for g in good}):
+        rows = [(g[0], g[2]) for g in good if g[1] == y and g[0] in geom_by_code]
+        if not rows:
+            continue
+        totals = area_weighted_overlay(
+            [geom_by_code[k] for k, _ in rows], np.array([n for _, n in rows], dtype=float), [a.shape for a in areas]
+        )
+        for area, total in zip(areas, totals, strict=True):
+            if total > 0:
+                out.append((area, y, int(round(total)), source or f"DeSO-överlagring ({Path(str(boundaries)).name})"))
+    return out

@@ -1,0 +1,298 @@
+"""The ``problembild`` command: one entry point for setup, imports, analytics and the server.
+
+Each command is thin: it parses arguments, calls a service function that the tests call
+too, and draws progress bars for long work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(help="Problembild – lokal problembild för utsatta områden.", no_args_is_help=True)
+import_app = typer.Typer(help="Importera data (allt eller inget; upprepad import lägger inte till något).")
+taxonomy_app = typer.Typer(help="Taxonomin: händelsetyper -> indikatorgrupper.")
+app.add_typer(import_app, name="import")
+app.add_typer(taxonomy_app, name="taxonomy")
+console = Console()
+err_console = Console(stderr=True)
+
+SHIPPED_EVENTS = Path(__file__).resolve().parent / "incidents" / "data" / "polisen_events_2022_2025.json.gz"
+
+
+def setup_django() -> None:
+    """Configure Django (dev settings unless DJANGO_SETTINGS_MODULE says otherwise)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "problembild.settings.dev")
+    import django
+
+    django.setup()
+
+
+@contextmanager
+def progress_bar(label: str):
+    """Yield a ``progress(done, total)`` callback drawing a rich progress bar."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not sys.stderr.isatty() and os.environ.get("PROBLEMBILD_PROGRESS") != "1",
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def _run_import(fn, *args, **kwargs) -> None:
+    from problembild.core.imports import ImportFailed
+
+    try:
+        result = fn(*args, **kwargs)
+    except ImportFailed as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err_console.print(f"[red]Error: {exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    summary = {
+        "kind": result.kind,
+        "file": result.file,
+        "accepted": result.accepted,
+        "rejected": result.rejected,
+        "added": result.added,
+        **result.details,
+    }
+    console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+def _mapping(pairs: list[str] | None) -> dict[str, str]:
+    from problembild.incidents.importers import parse_mapping
+
+    try:
+        return parse_mapping(pairs or [])
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def init() -> None:
+    """Migrate the database named by DATABASE_URL and load the shipped area register."""
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    db = settings.DATABASES["default"]
+    console.print(f"Database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}")
+    call_command("migrate", interactive=False, verbosity=0)
+    from problembild.core.bootstrap import ensure_roles
+    from problembild.areas.register import load_register
+
+    ensure_roles()
+    summary = load_register()
+    console.print(
+        f"Register: {summary.areas} areas, {summary.classifications} classifications in {summary.rounds} rounds, "
+        f"{summary.municipalities} municipalities, {summary.org_units} org units; "
+        f"{summary.changed} row(s) changed."
+    )
+
+
+@import_app.command("areas")
+def import_areas_cmd(
+    file: Path,
+    year: int | None = typer.Option(None, help="Assessment (list) year; or a 'year' property in the file."),
+    categories: str | None = typer.Option(None, help="Comma-separated categories of this list, least severe first."),
+    map_: list[str] | None = typer.Option(None, "--map", help="their_property=field (repeatable)."),
+    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+) -> None:
+    """Import a list of areas (GeoJSON, Shapefile, GeoPackage; WGS84 or SWEREF99 TM)."""
+    setup_django()
+    from problembild.areas.importers import import_areas
+
+    cats = [c.strip() for c in categories.split(",")] if categories else None
+    _run_import(
+        import_areas, file, year=year, categories=cats, mapping=_mapping(map_),
+        skip_invalid=skip_invalid is not None, rejects=skip_invalid,
+    )
+
+
+@import_app.command("incidents")
+def import_incidents_cmd(
+    file: Path,
+    source: str = typer.Option("import", help="Name of the source; ids are unique within a source."),
+    map_: list[str] | None = typer.Option(None, "--map", help="their_column=field (repeatable); their_column= ignores."),
+    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+) -> None:
+    """Import incidents from CSV, Parquet or GeoJSON and assign them to areas."""
+    setup_django()
+    from problembild.incidents.importers import import_incidents
+
+    with progress_bar("Importing incidents") as progress:
+        _run_import(
+            import_incidents, file, source=source, mapping=_mapping(map_),
+            skip_invalid=skip_invalid is not None, rejects=skip_invalid, progress=progress,
+        )
+
+
+@import_app.command("polisen-events")
+def import_polisen_cmd(
+    file: Path = typer.Argument(SHIPPED_EVENTS, help="Feed file (.json or .json.gz); default: the shipped 2022–2025 feed."),
+    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+) -> None:
+    """Import the police's public events feed (polisen.se händelser)."""
+    setup_django()
+    from problembild.incidents.polisen import import_polisen_events
+
+    with progress_bar("Importing police events") as progress:
+        _run_import(
+            import_polisen_events, file, skip_invalid=skip_invalid is not None, rejects=skip_invalid,
+            progress=progress,
+        )
+
+
+@import_app.command("population")
+def import_population_cmd(
+    file: Path,
+    boundaries: Path | None = typer.Option(None, help="DeSO boundary file: FILE then holds DeSO counts."),
+    year: int | None = typer.Option(None, help="Year, when the file has no 'year' column."),
+    source: str = typer.Option("", help="Source note stored with the figures."),
+    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+) -> None:
+    """Import residents per area and year (or DeSO counts with DeSO boundaries)."""
+    setup_django()
+    from problembild.areas.importers import import_population
+
+    _run_import(
+        import_population, file, boundaries=boundaries, year=year, source=source,
+        skip_invalid=skip_invalid is not None, rejects=skip_invalid,
+    )
+
+
+@app.command("demo-data")
+def demo_data(
+    incidents: int = typer.Option(200_000, help="Number of synthetic incidents."),
+    years: int = typer.Option(5, help="Years of history, ending at the start of this year."),
+    seed: int = typer.Option(1, help="Random seed: the same seed gives the same data."),
+) -> None:
+    """Generate synthetic incidents and population for the real areas (labelled synthetic)."""
+    setup_django()
+    from problembild.incidents.demo import generate_demo_data
+
+    with progress_bar("Generating synthetic incidents") as progress:
+        _run_import(generate_demo_data, incidents=incidents, years=years, seed=seed, progress=progress)
+
+
+@app.command("demo-users")
+def demo_users(reset: bool = typer.Option(False, help="Set a new password for the demo administrator.")) -> None:
+    """Create the demo administrator and one pseudonymous demo user per role; print the login once."""
+    setup_django()
+    from problembild.core.bootstrap import create_demo_users
+
+    password = secrets.token_urlsafe(12)
+    created = create_demo_users(admin_password=password, reset=reset)
+    if created:
+        console.print("[bold green]Demo login[/bold green] (shown once): user [bold]admin[/bold] "
+                      f"password [bold]{password}[/bold]")
+        console.print(f"Pseudonymous demo users (same password): {', '.join(created[1:])}")
+    else:
+        console.print("Demo users exist already; `problembild demo-users --reset` sets a new password.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Run the app: Django's server under dev settings, gunicorn under production settings."""
+    setup_django()
+    from django.conf import settings
+
+    if settings.DEBUG:
+        from django.core.management import call_command
+
+        console.print(f"Serving on http://{host}:{port}/ (development server)")
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
+    else:
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        workers = str(max(2, (os.cpu_count() or 1) * 2))
+        os.execvp(
+            sys.executable,
+            [sys.executable, "-m", "gunicorn", "problembild.wsgi:application", "--bind", f"{host}:{port}",
+             "--workers", workers, "--access-logfile", "-"],
+        )
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Counts of classifications per year and category, and of incidents."""
+    setup_django()
+    from problembild.incidents.stats import stats as compute
+
+    data = compute()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for year, cats in data["classifications"].items():
+        console.print(f"{year}: " + ", ".join(f"{c} {n}" for c, n in cats.items()) + f" (total {sum(cats.values())})")
+    inc = data["incidents"]
+    console.print(
+        f"Incidents: {inc['total']} ({', '.join(f'{s} {n}' for s, n in inc['by_source'].items())}); "
+        f"assigned {inc['assigned']}, approximate {inc['approximate']}, unassigned {inc['unassigned']}"
+    )
+
+
+@taxonomy_app.command("check")
+def taxonomy_check(file: Path | None = typer.Argument(None, help="Taxonomy file; default: the configured one.")) -> None:
+    """Validate a taxonomy file."""
+    setup_django()
+    from problembild.incidents.taxonomy import TaxonomyError, load_taxonomy
+
+    try:
+        tax = load_taxonomy(file)
+    except TaxonomyError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{tax.path}: valid; {len(tax.mapping)} types mapped, {len(tax.excluded)} excluded, "
+                  f"default {tax.default!r}.")
+
+
+@taxonomy_app.command("apply")
+def taxonomy_apply() -> None:
+    """Re-map every stored incident's indicator with the configured taxonomy."""
+    setup_django()
+    from problembild.incidents.services import reapply_taxonomy
+
+    changed = reapply_taxonomy()
+    console.print(f"{changed} incident(s) re-mapped.")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command (e.g. `problembild manage createsuperuser`)."""
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["problembild manage", *ctx.args])
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""What every importer shares: row errors that name file, line and field; all-or-nothing
+commits; rejects files; and the record of each import.
+
+An importer parses and validates the whole file first, collecting :class:`RowError`
+objects. With errors and without ``skip_invalid`` it raises :class:`ImportFailed` and
+writes nothing but the import record; otherwise it writes the valid rows in one
+transaction (idempotently: the same file twice adds nothing) and, with a rejects path,
+writes every rejected row with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ImportRecord
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row or feature: where it is and what is wrong with which field."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+    row: dict | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: field '{self.field}': {self.message}"
+
+
+class ImportFailed(Exception):
+    """The import stopped and wrote nothing. ``errors`` lists every problem found."""
+
+    def __init__(self, errors: Sequence[RowError], *, total: int | None = None):
+        self.errors = list(errors)
+        self.total = total if total is not None else len(self.errors)
+        shown = "\n".join(f"  {e}" for e in self.errors[:20])
+        more = f"\n  … and {self.total - 20} more" if self.total > 20 else ""
+        super().__init__(f"Import stopped, nothing was written ({self.total} error(s)):\n{shown}{more}")
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``added`` counts new rows; repeated imports add 0."""
+
+    kind: str
+    file: str
+    accepted: int = 0
+    rejected: int = 0
+    added: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    record_id: int | None = None
+    details: dict = field(default_factory=dict)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in blocks so large files need little memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_rejects(path: str | os.PathLike, errors: Sequence[RowError]) -> None:
+    """Write every rejected row with its line, field and reason as CSV (UTF-8)."""
+    columns: list[str] = []
+    for error in errors:
+        for key in error.row or {}:
+            if key not in columns:
+                columns.append(key)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "field", "reason", *columns])
+        for error in errors:
+            row = error.row or {}
+            writer.writerow(
+                [error.line if error.line is not None else "", error.field, error.message]
+                + ["" if row.get(c) is None else row.get(c) for c in columns]
+            )
+
+
+def check_file(path: str | os.PathLike, suffixes: Sequence[str]) -> Path:
+    """Return ``path`` as a Path if it exists and has one of ``suffixes``; else raise ImportFailed."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImportFailed([RowError(str(p), None, "file", "file does not exist")])
+    name = p.name.lower()
+    if not any(name.endswith(s) for s in suffixes):
+        raise ImportFailed(
+            [RowError(str(p), None, "file", f"unsupported file type; expected one of {', '.join(suffixes)}")]
+        )
+    return p
+
+
+@contextmanager
+def recorded_import(
+    kind: str,
+    path: str | os.PathLike,
+    *,
+    user=None,
+    options: dict | None = None,
+) -> Iterator[ImportResult]:
+    """Run an import inside one transaction and record it, whether it commits or fails.
+
+    The body fills in the yielded :class:`ImportResult`; raising :class:`ImportFailed`
+    rolls back every row and still records the failed attempt.
+    """
+    started = timezone.now()
+    result = ImportResult(kind=kind, file=str(path))
+    sha = file_sha256(path) if Path(path).is_file() else ""
+
+    def record(status: str, message: str = "") -> ImportRecord:
+        return ImportRecord.objects.create(
+            kind=kind,
+            file_name=str(path),
+            sha256=sha,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            username=getattr(user, "username", "") or os.environ.get("USER", ""),
+            started_at=started,
+            finished_at=timezone.now(),
+            accepted=result.accepted,
+            rejected=result.rejected,
+            added=result.added,
+            status=status,
+            message=message[:10000],
+            options=options or {},
+        )
+
+    try:
+        with transaction.atomic():
+            yield result
+    except ImportFailed as exc:
+        record(ImportRecord.Status.FAILED, str(exc))
+        raise
+    status = ImportRecord.Status.COMMITTED if result.added else ImportRecord.Status.UNCHANGED
+    result.record_id = record(status).pk
+
+
+def finish_validation(
+    result: ImportResult,
+    errors: list[RowError],
+    *,
+    skip_invalid: bool,
+    rejects: str | os.PathLike | None,
+    accepted: int,
+) -> None:
+    """Apply the all-or-nothing rule once parsing has found ``errors``.
+
+    Without ``skip_invalid`` any error stops the import. With it, the rejected rows go
+    to ``rejects`` (when given) and the import goes on with the ``accepted`` rows.
+    """
+    result.accepted = accepted
+    # A row with several bad fields is one rejected row (with one error per field).
+    result.rejected = len({(e.file, e.line) for e in errors})
+    result.errors = errors
+    if errors and not skip_invalid:
+        raise ImportFailed(errors)
+    if rejects is not None:
+        write_rejects(rejects, errors)
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` by long imports; the CLI draws a progress bar from it."""

@@ -1,0 +1,59 @@
+"""The roles of Problembild, kept as Django groups.
+
+A role says what a user may do; the org unit (see ``OrgUnit``) says where. Both are
+needed: a local police area chief sees only their own areas.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from django.utils.translation import gettext_lazy as _
+
+NATIONAL_ANALYST: Final = "national_analyst"
+REGION_MANAGER: Final = "region_manager"
+POLICE_AREA_MANAGER: Final = "police_area_manager"
+LOCAL_CHIEF: Final = "local_police_area_chief"
+INTELLIGENCE_COORDINATOR: Final = "intelligence_coordinator"
+AUDITOR: Final = "auditor"
+ADMINISTRATOR: Final = "administrator"
+READ_ONLY: Final = "read_only"
+
+#: Role code -> label. The group's name is the code, so code and database agree.
+ROLES: Final = {
+    NATIONAL_ANALYST: _("Nationell analytiker (Noa)"),
+    REGION_MANAGER: _("Regionledning"),
+    POLICE_AREA_MANAGER: _("Polisområdesledning"),
+    LOCAL_CHIEF: _("Lokalpolisområdeschef"),
+    INTELLIGENCE_COORDINATOR: _("Underrättelsesamordnare"),
+    AUDITOR: _("Internrevisor"),
+    ADMINISTRATOR: _("Administratör"),
+    READ_ONLY: _("Läsbehörighet"),
+}
+
+#: Roles that may export data (exports are logged with reason and recipient).
+EXPORT_ROLES: Final = frozenset(
+    {NATIONAL_ANALYST, REGION_MANAGER, POLICE_AREA_MANAGER, LOCAL_CHIEF, INTELLIGENCE_COORDINATOR, ADMINISTRATOR}
+)
+#: Roles that may import data.
+IMPORT_ROLES: Final = frozenset({ADMINISTRATOR, NATIONAL_ANALYST})
+#: Roles that may read the access log and the access review.
+AUDIT_ROLES: Final = frozenset({AUDITOR, ADMINISTRATOR})
+
+
+def role_codes(user) -> set[str]:
+    """Return the role codes of ``user`` (superusers count as administrators)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_problembild_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(ADMINISTRATOR)
+        user._problembild_roles = cached
+    return set(cached)
+
+
+def has_role(user, roles) -> bool:
+    """True when ``user`` holds any of ``roles``."""
+    return bool(role_codes(user) & set(roles))

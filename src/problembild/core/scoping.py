@@ -1,0 +1,67 @@
+"""The one scoping mechanism: which org units, and so which areas, a user may see.
+
+Every query of area data goes through :func:`visible_unit_paths` (via the querysets'
+``for_user``), so pages, the API and exports share one rule: a user sees the areas whose
+lokalpolisområde lies at or below the user's own org unit. Superusers see everything.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+from .models import OrgUnit, Profile
+
+
+def unit_for(user) -> OrgUnit | None:
+    """The org unit of ``user``, or None when the user has none."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_problembild_unit"):
+        try:
+            user._problembild_unit = user.profile.org_unit
+        except Profile.DoesNotExist:
+            user._problembild_unit = None
+    return user._problembild_unit
+
+
+def sees_everything(user) -> bool:
+    """True for superusers and users placed at the national level."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    unit = unit_for(user)
+    return unit is not None and unit.kind == OrgUnit.Kind.NATION
+
+
+def unit_q(user, field: str) -> Q:
+    """A ``Q`` limiting ``field`` (a path to an ``OrgUnit``) to units visible to ``user``.
+
+    Users without a unit see nothing: ``Q(pk__in=[])`` is a filter that matches no row.
+    """
+    if sees_everything(user):
+        return Q()
+    unit = unit_for(user)
+    if unit is None:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__path": unit.path}) | Q(**{f"{field}__path__startswith": unit.path + "/"})
+
+
+def visible_units(user):
+    """Org units visible to ``user`` (their own unit and everything below it)."""
+    if sees_everything(user):
+        return OrgUnit.objects.all()
+    unit = unit_for(user)
+    if unit is None:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(Q(path=unit.path) | Q(path__startswith=unit.path + "/"))
+
+
+def require_unit_visible(user, unit: OrgUnit) -> None:
+    """Raise ``PermissionDenied`` unless ``unit`` lies within the user's scope."""
+    if sees_everything(user):
+        return
+    own = unit_for(user)
+    if own is None or not own.contains(unit):
+        raise PermissionDenied("This unit is outside your organisational scope.")

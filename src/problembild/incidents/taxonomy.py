@@ -1,0 +1,86 @@
+"""The taxonomy: which raw incident type counts in which indicator group.
+
+The mapping is data in a TOML file (``settings.TAXONOMY_FILE``), validated on load with
+errors that name the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from problembild.analysis.vocabulary import INDICATOR_CODES
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy file is invalid; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    path: str
+    default: str
+    mapping: dict[str, str]
+    excluded: frozenset[str]
+
+    def indicator_of(self, raw_type: str) -> str:
+        """Indicator code of ``raw_type``; ``""`` for excluded notices."""
+        t = raw_type.strip()
+        if t in self.excluded:
+            return ""
+        return self.mapping.get(t, self.default)
+
+    def map_array(self, raw_types) -> np.ndarray:
+        """Vectorised :meth:`indicator_of` for many types (object array of codes)."""
+        series = pd.Series(raw_types, dtype="object").astype(str).str.strip()
+        table = {t: self.indicator_of(t) for t in series.unique()}
+        return series.map(table).to_numpy(dtype=object)
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Read and validate a taxonomy file (default: ``settings.TAXONOMY_FILE``)."""
+    if path is None:
+        from django.conf import settings
+
+        path = settings.TAXONOMY_FILE
+    path = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise TaxonomyError(f"{path}: file does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TaxonomyError(f"{path}: not valid TOML: {exc}") from None
+    default = data.get("default", "other")
+    if default not in INDICATOR_CODES:
+        raise TaxonomyError(f"{path}: key 'default': unknown indicator {default!r}; known: {', '.join(INDICATOR_CODES)}")
+    groups = data.get("indicators")
+    if not isinstance(groups, dict):
+        raise TaxonomyError(f"{path}: table [indicators] is missing")
+    mapping: dict[str, str] = {}
+    for code, types in groups.items():
+        if code not in INDICATOR_CODES:
+            raise TaxonomyError(
+                f"{path}: key 'indicators.{code}': unknown indicator; known: {', '.join(INDICATOR_CODES)}"
+            )
+        if not isinstance(types, list) or not all(isinstance(t, str) and t.strip() for t in types):
+            raise TaxonomyError(f"{path}: key 'indicators.{code}': must be a list of non-empty strings")
+        for t in types:
+            t = t.strip()
+            if t in mapping and mapping[t] != code:
+                raise TaxonomyError(
+                    f"{path}: key 'indicators.{code}': type {t!r} is already mapped to {mapping[t]!r}"
+                )
+            mapping[t] = code
+    excluded_raw = data.get("exclude", {}).get("types", [])
+    if not isinstance(excluded_raw, list) or not all(isinstance(t, str) for t in excluded_raw):
+        raise TaxonomyError(f"{path}: key 'exclude.types': must be a list of strings")
+    excluded = frozenset(t.strip() for t in excluded_raw)
+    both = excluded & set(mapping)
+    if both:
+        raise TaxonomyError(f"{path}: key 'exclude.types': {sorted(both)[0]!r} is also mapped to an indicator")
+    return Taxonomy(path=path, default=default, mapping=mapping, excluded=excluded)

@@ -1,0 +1,1 @@
+"""Cached results of the analytics (filled by ``problembild refresh``)."""
