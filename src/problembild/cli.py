@@ -281,6 +281,26 @@ def taxonomy_apply() -> None:
     console.print(f"{changed} incident(s) re-mapped.")
 
 
+@app.command("token")
+def token(
+    username: str,
+    name: str = typer.Option("", help="What the token is for."),
+    days: int = typer.Option(365, help="Days until it expires (0: never)."),
+) -> None:
+    """Issue an API token for USERNAME; the key is printed once and only its hash is stored."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+
+    from problembild.core.models import ApiToken
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        err_console.print(f"[red]No user {username!r}.[/red]")
+        raise typer.Exit(1)
+    _, key = ApiToken.issue(user, name=name, days=days or None)
+    console.print(f"API token for {username} (shown once): [bold]{key}[/bold]")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (e.g. `problembild manage createsuperuser`)."""

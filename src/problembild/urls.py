@@ -2,7 +2,11 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
+
+from problembild.web.api import api_urls
 
 admin.site.site_header = "Problembild – administration"
 admin.site.site_title = "Problembild"
@@ -10,7 +14,8 @@ admin.site.site_title = "Problembild"
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("api/", api_urls()),
     path("admin/", admin.site.urls),
     path("", include("problembild.core.urls")),
     path("", include("problembild.web.urls")),

@@ -181,3 +181,44 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name} ({self.status})"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only the SHA-256 of the key is stored; the key is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("början av nyckeln"), max_length=8, editable=False)
+    name = models.CharField(_("namn"), max_length=100, blank=True)
+    created = models.DateTimeField(_("skapad"), default=timezone.now)
+    expires = models.DateTimeField(_("upphör"), null=True, blank=True)
+    last_used = models.DateTimeField(_("senast använd"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API-nyckel")
+        verbose_name_plural = _("API-nycklar")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}…"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, name: str = "", days: int | None = 365) -> tuple[ApiToken, str]:
+        """Create a token for ``user``; return it and the clear-text key (shown once)."""
+        import secrets
+        from datetime import timedelta
+
+        key = "pb_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            key_hash=cls.hash_key(key),
+            prefix=key[:8],
+            name=name,
+            expires=timezone.now() + timedelta(days=days) if days else None,
+        )
+        return token, key
