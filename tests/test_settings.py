@@ -10,12 +10,20 @@ def run_check(env_extra):
     env.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
-    result = run_check({"SECRET_KEY": "x" * 20 + "Z9!kq#3Lm@pW7rT2vB8nC4yH6jD1sF5gA0eQ", "PROBLEMBILD_DATA_DIR": str(tmp_path)})
+    result = run_check(
+        {
+            "SECRET_KEY": "x" * 20 + "Z9!kq#3Lm@pW7rT2vB8nC4yH6jD1sF5gA0eQ",
+            "PROBLEMBILD_DATA_DIR": str(tmp_path),
+        }
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

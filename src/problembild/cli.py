@@ -98,8 +98,8 @@ def init() -> None:
     db = settings.DATABASES["default"]
     console.print(f"Database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}")
     call_command("migrate", interactive=False, verbosity=0)
-    from problembild.core.bootstrap import ensure_roles
     from problembild.areas.register import load_register
+    from problembild.core.bootstrap import ensure_roles
 
     ensure_roles()
     summary = load_register()
@@ -114,9 +114,13 @@ def init() -> None:
 def import_areas_cmd(
     file: Path,
     year: int | None = typer.Option(None, help="Assessment (list) year; or a 'year' property in the file."),
-    categories: str | None = typer.Option(None, help="Comma-separated categories of this list, least severe first."),
+    categories: str | None = typer.Option(
+        None, help="Comma-separated categories of this list, least severe first."
+    ),
     map_: list[str] | None = typer.Option(None, "--map", help="their_property=field (repeatable)."),
-    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+    skip_invalid: Path | None = typer.Option(
+        None, "--skip-invalid", help="Import valid rows; write rejects here."
+    ),
 ) -> None:
     """Import a list of areas (GeoJSON, Shapefile, GeoPackage; WGS84 or SWEREF99 TM)."""
     setup_django()
@@ -124,8 +128,13 @@ def import_areas_cmd(
 
     cats = [c.strip() for c in categories.split(",")] if categories else None
     _run_import(
-        import_areas, file, year=year, categories=cats, mapping=_mapping(map_),
-        skip_invalid=skip_invalid is not None, rejects=skip_invalid,
+        import_areas,
+        file,
+        year=year,
+        categories=cats,
+        mapping=_mapping(map_),
+        skip_invalid=skip_invalid is not None,
+        rejects=skip_invalid,
     )
 
 
@@ -133,8 +142,12 @@ def import_areas_cmd(
 def import_incidents_cmd(
     file: Path,
     source: str = typer.Option("import", help="Name of the source; ids are unique within a source."),
-    map_: list[str] | None = typer.Option(None, "--map", help="their_column=field (repeatable); their_column= ignores."),
-    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+    map_: list[str] | None = typer.Option(
+        None, "--map", help="their_column=field (repeatable); their_column= ignores."
+    ),
+    skip_invalid: Path | None = typer.Option(
+        None, "--skip-invalid", help="Import valid rows; write rejects here."
+    ),
 ) -> None:
     """Import incidents from CSV, Parquet or GeoJSON and assign them to areas."""
     setup_django()
@@ -142,15 +155,24 @@ def import_incidents_cmd(
 
     with progress_bar("Importing incidents") as progress:
         _run_import(
-            import_incidents, file, source=source, mapping=_mapping(map_),
-            skip_invalid=skip_invalid is not None, rejects=skip_invalid, progress=progress,
+            import_incidents,
+            file,
+            source=source,
+            mapping=_mapping(map_),
+            skip_invalid=skip_invalid is not None,
+            rejects=skip_invalid,
+            progress=progress,
         )
 
 
 @import_app.command("polisen-events")
 def import_polisen_cmd(
-    file: Path = typer.Argument(SHIPPED_EVENTS, help="Feed file (.json or .json.gz); default: the shipped 2022–2025 feed."),
-    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+    file: Path = typer.Argument(
+        SHIPPED_EVENTS, help="Feed file (.json or .json.gz); default: the shipped 2022–2025 feed."
+    ),
+    skip_invalid: Path | None = typer.Option(
+        None, "--skip-invalid", help="Import valid rows; write rejects here."
+    ),
 ) -> None:
     """Import the police's public events feed (polisen.se händelser)."""
     setup_django()
@@ -158,7 +180,10 @@ def import_polisen_cmd(
 
     with progress_bar("Importing police events") as progress:
         _run_import(
-            import_polisen_events, file, skip_invalid=skip_invalid is not None, rejects=skip_invalid,
+            import_polisen_events,
+            file,
+            skip_invalid=skip_invalid is not None,
+            rejects=skip_invalid,
             progress=progress,
         )
 
@@ -169,15 +194,22 @@ def import_population_cmd(
     boundaries: Path | None = typer.Option(None, help="DeSO boundary file: FILE then holds DeSO counts."),
     year: int | None = typer.Option(None, help="Year, when the file has no 'year' column."),
     source: str = typer.Option("", help="Source note stored with the figures."),
-    skip_invalid: Path | None = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here."),
+    skip_invalid: Path | None = typer.Option(
+        None, "--skip-invalid", help="Import valid rows; write rejects here."
+    ),
 ) -> None:
     """Import residents per area and year (or DeSO counts with DeSO boundaries)."""
     setup_django()
     from problembild.areas.importers import import_population
 
     _run_import(
-        import_population, file, boundaries=boundaries, year=year, source=source,
-        skip_invalid=skip_invalid is not None, rejects=skip_invalid,
+        import_population,
+        file,
+        boundaries=boundaries,
+        year=year,
+        source=source,
+        skip_invalid=skip_invalid is not None,
+        rejects=skip_invalid,
     )
 
 
@@ -196,7 +228,9 @@ def demo_data(
 
 
 @app.command("demo-users")
-def demo_users(reset: bool = typer.Option(False, help="Set a new password for the demo administrator.")) -> None:
+def demo_users(
+    reset: bool = typer.Option(False, help="Set a new password for the demo administrator."),
+) -> None:
     """Create the demo administrator and one pseudonymous demo user per role; print the login once."""
     setup_django()
     from problembild.core.bootstrap import create_demo_users
@@ -204,8 +238,10 @@ def demo_users(reset: bool = typer.Option(False, help="Set a new password for th
     password = secrets.token_urlsafe(12)
     created = create_demo_users(admin_password=password, reset=reset)
     if created:
-        console.print("[bold green]Demo login[/bold green] (shown once): user [bold]admin[/bold] "
-                      f"password [bold]{password}[/bold]")
+        console.print(
+            "[bold green]Demo login[/bold green] (shown once): user [bold]admin[/bold] "
+            f"password [bold]{password}[/bold]"
+        )
         console.print(f"Pseudonymous demo users (same password): {', '.join(created[1:])}")
     else:
         console.print("Demo users exist already; `problembild demo-users --reset` sets a new password.")
@@ -232,8 +268,18 @@ def serve(
         workers = str(max(2, (os.cpu_count() or 1) * 2))
         os.execvp(
             sys.executable,
-            [sys.executable, "-m", "gunicorn", "problembild.wsgi:application", "--bind", f"{host}:{port}",
-             "--workers", workers, "--access-logfile", "-"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "problembild.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                workers,
+                "--access-logfile",
+                "-",
+            ],
         )
 
 
@@ -248,7 +294,9 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for year, cats in data["classifications"].items():
-        console.print(f"{year}: " + ", ".join(f"{c} {n}" for c, n in cats.items()) + f" (total {sum(cats.values())})")
+        console.print(
+            f"{year}: " + ", ".join(f"{c} {n}" for c, n in cats.items()) + f" (total {sum(cats.values())})"
+        )
     inc = data["incidents"]
     console.print(
         f"Incidents: {inc['total']} ({', '.join(f'{s} {n}' for s, n in inc['by_source'].items())}); "
@@ -257,7 +305,9 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 
 
 @taxonomy_app.command("check")
-def taxonomy_check(file: Path | None = typer.Argument(None, help="Taxonomy file; default: the configured one.")) -> None:
+def taxonomy_check(
+    file: Path | None = typer.Argument(None, help="Taxonomy file; default: the configured one."),
+) -> None:
     """Validate a taxonomy file."""
     setup_django()
     from problembild.incidents.taxonomy import TaxonomyError, load_taxonomy
@@ -267,8 +317,10 @@ def taxonomy_check(file: Path | None = typer.Argument(None, help="Taxonomy file;
     except TaxonomyError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"{tax.path}: valid; {len(tax.mapping)} types mapped, {len(tax.excluded)} excluded, "
-                  f"default {tax.default!r}.")
+    console.print(
+        f"{tax.path}: valid; {len(tax.mapping)} types mapped, {len(tax.excluded)} excluded, "
+        f"default {tax.default!r}."
+    )
 
 
 @taxonomy_app.command("apply")

@@ -20,3 +20,5 @@ urlpatterns = [
     path("", include("problembild.core.urls")),
     path("", include("problembild.web.urls")),
 ]
+
+handler403 = "problembild.web.views.permission_denied"

@@ -19,7 +19,9 @@ def test_2023_list_has_59_areas_with_the_published_categories():
     assert c == {"särskilt utsatt område": 17, "riskområde": 15, "utsatt område": 27}
 
 
-@pytest.mark.parametrize(("year", "total", "sarskilt"), [(2015, 53, 15), (2017, 61, 23), (2019, 60, 22), (2021, 61, 19)])
+@pytest.mark.parametrize(
+    ("year", "total", "sarskilt"), [(2015, 53, 15), (2017, 61, 23), (2019, 60, 22), (2021, 61, 19)]
+)
 def test_earlier_lists_have_the_published_totals(year, total, sarskilt):
     c = counts(year)
     assert sum(c.values()) == total
@@ -49,7 +51,10 @@ def test_known_areas_lie_in_their_municipalities():
 
 
 def test_2023_regions_match_the_published_counts():
-    by_region = Counter(a.org_unit.parent.parent.name for a in Area.objects.current().select_related("org_unit__parent__parent"))
+    by_region = Counter(
+        a.org_unit.parent.parent.name
+        for a in Area.objects.current().select_related("org_unit__parent__parent")
+    )
     assert by_region == {"Stockholm": 26, "Väst": 12, "Syd": 9, "Öst": 7, "Bergslagen": 3, "Mitt": 2}
 
 

@@ -36,13 +36,19 @@ def test_log_entries_cannot_be_changed_or_deleted_in_the_database(analyst):
     entry = log_access(analyst, "view", object_type="test", object_id=2)
     table = AccessLogEntry._meta.db_table
     for sql in (f"UPDATE {table} SET reason = 'x' WHERE id = %s", f"DELETE FROM {table} WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(sql, [entry.pk])
     assert AccessLogEntry.objects.get(pk=entry.pk).reason == ""
 
 
 def test_access_log_page_is_for_auditors_only(client_for, auditor, analyst):
-    log_access(analyst, "export", object_type="areas.area", object_id=7, reason="Dnr A-123", recipient="Kommunen")
+    log_access(
+        analyst, "export", object_type="areas.area", object_id=7, reason="Dnr A-123", recipient="Kommunen"
+    )
     response = client_for(auditor).get("/access-log/?q=A-123")
     assert response.status_code == 200
     assert "Kommunen" in response.content.decode()
@@ -67,7 +73,9 @@ def test_admin_cannot_edit_the_log(client_for, admin_user_pb, analyst):
     assert AccessLogEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_access_review_lists_every_user_and_records_the_review(client_for, auditor, botkyrka_chief, django_user_model):
+def test_access_review_lists_every_user_and_records_the_review(
+    client_for, auditor, botkyrka_chief, django_user_model
+):
     django_user_model.objects.create_user("orphan", password="x")
     client = client_for(auditor)
     html = client.get("/access-review/").content.decode()

@@ -19,12 +19,16 @@ pytestmark = pytest.mark.django_db
 
 cells = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["2024-01-01T00:00", "2024-13-01", "", "NaN", "inf", "1e9", "674000", "6580000", "Rån", "-0"]),
-    st.integers(-10**7, 10**7).map(str),
+    st.sampled_from(
+        ["2024-01-01T00:00", "2024-13-01", "", "NaN", "inf", "1e9", "674000", "6580000", "Rån", "-0"]
+    ),
+    st.integers(-(10**7), 10**7).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
 )
 rows = st.lists(st.tuples(cells, cells, cells, cells, cells), max_size=8)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
@@ -59,17 +63,27 @@ def test_incident_file_of_random_bytes_fails_cleanly(tmp_path, raw):
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10)),
-    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 event = st.fixed_dictionaries(
     {
         "id": st.one_of(st.integers(1, 10**9), st.text(max_size=5), st.none()),
-        "datetime": st.one_of(st.sampled_from(["2024-01-15 7:27:23 +01:00", "2024-06-30 10:57:12 +02:00", "bad"]), st.text(max_size=30)),
+        "datetime": st.one_of(
+            st.sampled_from(["2024-01-15 7:27:23 +01:00", "2024-06-30 10:57:12 +02:00", "bad"]),
+            st.text(max_size=30),
+        ),
         "name": st.text(max_size=40),
         "summary": st.text(max_size=40),
         "type": st.one_of(st.sampled_from(["Skottlossning", "Rån", ""]), st.text(max_size=10)),
-        "location": st.one_of(json_values, st.fixed_dictionaries({"name": st.sampled_from(["Malmö", "Skåne län", "Atlantis"]), "gps": st.just("55.6,13.0")})),
+        "location": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"name": st.sampled_from(["Malmö", "Skåne län", "Atlantis"]), "gps": st.just("55.6,13.0")}
+            ),
+        ),
     }
 )
 

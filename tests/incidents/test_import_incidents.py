@@ -70,7 +70,9 @@ def test_reimporting_the_same_file_adds_nothing_and_is_recorded(good_csv):
 
 
 def test_import_rejects_bad_date_and_writes_nothing(tmp_path):
-    path = write_csv(tmp_path / "bad.csv", [("b1", "2024-03-01T10:00", "Rån", "", ""), ("b2", "yesterday", "Rån", "", "")])
+    path = write_csv(
+        tmp_path / "bad.csv", [("b1", "2024-03-01T10:00", "Rån", "", ""), ("b2", "yesterday", "Rån", "", "")]
+    )
     with pytest.raises(ImportFailed) as info:
         import_incidents(path, source="test")
     err = info.value.errors[0]
@@ -89,7 +91,11 @@ def test_import_rejects_coordinates_outside_sweden(tmp_path):
 
 
 def test_import_rejects_unknown_column_and_suggests_a_mapping(tmp_path):
-    path = write_csv(tmp_path / "cols.csv", [("d1", "2024-01-01T00:00", "Rån", "x")], header=("id", "occurred_at", "type", "colour"))
+    path = write_csv(
+        tmp_path / "cols.csv",
+        [("d1", "2024-01-01T00:00", "Rån", "x")],
+        header=("id", "occurred_at", "type", "colour"),
+    )
     with pytest.raises(ImportFailed) as info:
         import_incidents(path, source="test")
     assert info.value.errors[0].field == "colour"
@@ -99,14 +105,21 @@ def test_import_rejects_unknown_column_and_suggests_a_mapping(tmp_path):
 
 def test_mapping_renames_columns(tmp_path):
     x, y = inside("Alby")
-    path = write_csv(tmp_path / "m.csv", [("e1", "2024-01-01T00:00", "Rån", x, y)], header=("nr", "tid", "brott", "E", "N"))
-    result = import_incidents(path, source="test", mapping=parse_mapping(["nr=id", "tid=occurred_at", "brott=type", "E=x", "N=y"]))
+    path = write_csv(
+        tmp_path / "m.csv", [("e1", "2024-01-01T00:00", "Rån", x, y)], header=("nr", "tid", "brott", "E", "N")
+    )
+    result = import_incidents(
+        path, source="test", mapping=parse_mapping(["nr=id", "tid=occurred_at", "brott=type", "E=x", "N=y"])
+    )
     assert result.added == 1
     assert Incident.objects.get(external_id="e1").area.name == "Alby"
 
 
 def test_duplicate_id_with_different_content_is_an_error(tmp_path):
-    path = write_csv(tmp_path / "dup.csv", [("f1", "2024-01-01T00:00", "Rån", "", ""), ("f1", "2024-01-02T00:00", "Rån", "", "")])
+    path = write_csv(
+        tmp_path / "dup.csv",
+        [("f1", "2024-01-01T00:00", "Rån", "", ""), ("f1", "2024-01-02T00:00", "Rån", "", "")],
+    )
     with pytest.raises(ImportFailed) as info:
         import_incidents(path, source="test")
     assert (info.value.errors[0].line, info.value.errors[0].field) == (3, "id")
@@ -122,18 +135,27 @@ def test_changed_row_against_stored_data_is_an_error(tmp_path, good_csv):
 def test_skip_invalid_imports_valid_rows_and_writes_rejects(tmp_path):
     path = write_csv(
         tmp_path / "mixed.csv",
-        [("g1", "2024-01-01T00:00", "Rån", "", ""), ("g2", "not a date", "Rån", "", ""), ("g3", "2024-01-01T00:00", "", "", "")],
+        [
+            ("g1", "2024-01-01T00:00", "Rån", "", ""),
+            ("g2", "not a date", "Rån", "", ""),
+            ("g3", "2024-01-01T00:00", "", "", ""),
+        ],
     )
     rejects = tmp_path / "rejects.csv"
     result = import_incidents(path, source="test", skip_invalid=True, rejects=rejects)
     assert (result.accepted, result.rejected, result.added) == (1, 2, 1)
-    rows = list(csv.DictReader(open(rejects, encoding="utf-8")))
+    with open(rejects, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert [(r["line"], r["field"]) for r in rows] == [("3", "occurred_at"), ("4", "type")]
     assert rows[0]["id"] == "g2"
 
 
 def test_lat_lon_are_converted_to_sweref(tmp_path):
-    path = write_csv(tmp_path / "ll.csv", [("h1", "2024-01-01T00:00", "Rån", 55.5833, 13.0333)], header=("id", "occurred_at", "type", "lat", "lon"))
+    path = write_csv(
+        tmp_path / "ll.csv",
+        [("h1", "2024-01-01T00:00", "Rån", 55.5833, 13.0333)],
+        header=("id", "occurred_at", "type", "lat", "lon"),
+    )
     import_incidents(path, source="test")
     inc = Incident.objects.get(external_id="h1")
     assert 370_000 < inc.x < 380_000 and 6_150_000 < inc.y < 6_170_000
@@ -141,23 +163,39 @@ def test_lat_lon_are_converted_to_sweref(tmp_path):
 
 def test_parquet_and_geojson_are_accepted(tmp_path):
     x, y = inside("Hjällbo")
-    frame = pd.DataFrame({"id": ["p1"], "occurred_at": ["2024-05-01T12:00:00+02:00"], "type": ["Rån"], "x": [x], "y": [y]})
+    frame = pd.DataFrame(
+        {"id": ["p1"], "occurred_at": ["2024-05-01T12:00:00+02:00"], "type": ["Rån"], "x": [x], "y": [y]}
+    )
     frame.to_parquet(tmp_path / "p.parquet")
     assert import_incidents(tmp_path / "p.parquet", source="pq").added == 1
     assert Incident.objects.get(source="pq").area.name == "Hjällbo"
-    gj = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [18.0686, 59.3293]},
-         "properties": {"id": "g1", "occurred_at": "2024-05-01T12:00:00", "type": "Rån"}}]}
+    gj = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [18.0686, 59.3293]},
+                "properties": {"id": "g1", "occurred_at": "2024-05-01T12:00:00", "type": "Rån"},
+            }
+        ],
+    }
     (tmp_path / "g.geojson").write_text(json.dumps(gj))
     assert import_incidents(tmp_path / "g.geojson", source="gj").added == 1
 
 
 def test_municipality_by_name_or_code(tmp_path):
-    path = write_csv(tmp_path / "mu.csv", [("k1", "2024-01-01T00:00", "Rån", "malmö"), ("k2", "2024-01-01T00:00", "Rån", "0180")],
-                     header=("id", "occurred_at", "type", "municipality"))
+    path = write_csv(
+        tmp_path / "mu.csv",
+        [("k1", "2024-01-01T00:00", "Rån", "malmö"), ("k2", "2024-01-01T00:00", "Rån", "0180")],
+        header=("id", "occurred_at", "type", "municipality"),
+    )
     import_incidents(path, source="test")
     assert sorted(Incident.objects.values_list("municipality_code", flat=True)) == ["0180", "1280"]
-    bad = write_csv(tmp_path / "mu2.csv", [("k3", "2024-01-01T00:00", "Rån", "Atlantis")], header=("id", "occurred_at", "type", "municipality"))
+    bad = write_csv(
+        tmp_path / "mu2.csv",
+        [("k3", "2024-01-01T00:00", "Rån", "Atlantis")],
+        header=("id", "occurred_at", "type", "municipality"),
+    )
     with pytest.raises(ImportFailed, match="unknown municipality"):
         import_incidents(bad, source="test")
 

@@ -11,8 +11,15 @@ pytestmark = pytest.mark.django_db
 
 
 def event(i, name, summary="", location="Malmö", type_="Skottlossning", when="2024-01-15 7:27:23 +01:00"):
-    return {"id": i, "datetime": when, "name": name, "summary": summary, "url": f"/aktuellt/handelser/{i}/",
-            "type": type_, "location": {"name": location, "gps": "55.6,13.0"}}
+    return {
+        "id": i,
+        "datetime": when,
+        "name": name,
+        "summary": summary,
+        "url": f"/aktuellt/handelser/{i}/",
+        "type": type_,
+        "location": {"name": location, "gps": "55.6,13.0"},
+    }
 
 
 def write(tmp_path, events, name="feed.json"):
@@ -22,7 +29,9 @@ def write(tmp_path, events, name="feed.json"):
 
 
 def test_events_are_stored_by_municipality_never_by_coordinates(tmp_path):
-    import_polisen_events(write(tmp_path, [event(1, "15 januari 07:20, Skottlossning, Malmö", "Skott i centrala Malmö.")]))
+    import_polisen_events(
+        write(tmp_path, [event(1, "15 januari 07:20, Skottlossning, Malmö", "Skott i centrala Malmö.")])
+    )
     inc = Incident.objects.get(source="polisen", external_id="1")
     assert inc.municipality_code == "1280"
     assert inc.x is None and inc.y is None
@@ -33,7 +42,9 @@ def test_events_are_stored_by_municipality_never_by_coordinates(tmp_path):
 
 
 def test_an_area_named_in_the_text_is_an_approximate_match(tmp_path):
-    import_polisen_events(write(tmp_path, [event(2, "Skottlossning, Malmö", "Skottlossning på Rosengård i kväll.")]))
+    import_polisen_events(
+        write(tmp_path, [event(2, "Skottlossning, Malmö", "Skottlossning på Rosengård i kväll.")])
+    )
     inc = Incident.objects.get(external_id="2")
     assert inc.area.name == "Rosengård"
     assert inc.area_match == "approximate"
@@ -42,8 +53,16 @@ def test_an_area_named_in_the_text_is_an_approximate_match(tmp_path):
 def test_area_names_only_match_in_their_own_municipality_and_as_whole_words(tmp_path):
     events = [
         event(3, "Rån, Stockholm", "Rån nära Rosengård-skylten", location="Stockholm"),
-        event(4, "Brand, Helsingborg", "Brand i ett hus söder om centrum", location="Helsingborg", type_="Brand"),
-        event(5, "Misshandel, Stockholm", "Misshandel i Tensta centrum", location="Stockholm", type_="Misshandel"),
+        event(
+            4, "Brand, Helsingborg", "Brand i ett hus söder om centrum", location="Helsingborg", type_="Brand"
+        ),
+        event(
+            5,
+            "Misshandel, Stockholm",
+            "Misshandel i Tensta centrum",
+            location="Stockholm",
+            type_="Misshandel",
+        ),
     ]
     import_polisen_events(write(tmp_path, events))
     assert Incident.objects.get(external_id="3").area is None
@@ -53,8 +72,15 @@ def test_area_names_only_match_in_their_own_municipality_and_as_whole_words(tmp_
 
 def test_county_location_takes_the_municipality_from_the_title(tmp_path):
     events = [
-        event(6, "15 oktober 09:03, Mord/dråp, Trollhättan", location="Västra Götalands län", type_="Mord/dråp"),
-        event(7, "15 oktober 09:03, Mord/dråp, Västra Götalands län", location="Västra Götalands län", type_="Mord/dråp"),
+        event(
+            6, "15 oktober 09:03, Mord/dråp, Trollhättan", location="Västra Götalands län", type_="Mord/dråp"
+        ),
+        event(
+            7,
+            "15 oktober 09:03, Mord/dråp, Västra Götalands län",
+            location="Västra Götalands län",
+            type_="Mord/dråp",
+        ),
         event(8, "15 oktober 09:03, Rån, Malmö", location="Västra Götalands län", type_="Rån"),
     ]
     import_polisen_events(write(tmp_path, events))
@@ -79,7 +105,9 @@ def test_reimport_adds_nothing(tmp_path):
 
 
 def test_summaries_are_stored_but_counted_in_no_indicator(tmp_path):
-    import_polisen_events(write(tmp_path, [event(12, "Sammanfattning natt, Malmö", type_="Sammanfattning natt")]))
+    import_polisen_events(
+        write(tmp_path, [event(12, "Sammanfattning natt, Malmö", type_="Sammanfattning natt")])
+    )
     assert Incident.objects.get(external_id="12").indicator == ""
     assert not Incident.objects.counted().filter(external_id="12").exists()
 

@@ -29,13 +29,17 @@ def test_api_key_header_works_too(client, chief_token):
 
 def test_foreign_area_is_403_by_api_and_logged(client, chief_token):
     rosengard = Area.objects.get(name="Rosengård")
-    response = client.get(f"/api/areas/{rosengard.panel_id}", headers={"Authorization": f"Bearer {chief_token}"})
+    response = client.get(
+        f"/api/areas/{rosengard.panel_id}", headers={"Authorization": f"Bearer {chief_token}"}
+    )
     assert response.status_code == 403
     assert AccessLogEntry.objects.filter(username="chief.botkyrka", action="denied").exists()
 
 
 def test_unknown_area_is_404(client, chief_token):
-    assert client.get("/api/areas/99999", headers={"Authorization": f"Bearer {chief_token}"}).status_code == 404
+    assert (
+        client.get("/api/areas/99999", headers={"Authorization": f"Bearer {chief_token}"}).status_code == 404
+    )
 
 
 def test_session_api_returns_classification_history(client_for, analyst):

@@ -34,7 +34,11 @@ def _crs_of(meta_crs: str | None, geoms: list[shapely.Geometry | None], path: st
         if "4326" in text or "CRS84" in text:
             return "EPSG:4326"
         raise ImportFailed(
-            [RowError(path, None, "crs", f"unsupported coordinate system {meta_crs}; use WGS84 or SWEREF99 TM")]
+            [
+                RowError(
+                    path, None, "crs", f"unsupported coordinate system {meta_crs}; use WGS84 or SWEREF99 TM"
+                )
+            ]
         )
     coords = np.vstack([shapely.get_coordinates(g) for g in geoms if g is not None] or [np.empty((0, 2))])
     if len(coords) == 0:

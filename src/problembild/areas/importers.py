@@ -102,13 +102,22 @@ def import_areas(
         rows.append((i, mapped, geom))
     if unknown_cols:
         raise ImportFailed(
-            [RowError(fname, None, c, f"unknown property; map it with --map {c}=FIELD or ignore it with --map {c}=")
-             for c in sorted(unknown_cols)]
+            [
+                RowError(
+                    fname,
+                    None,
+                    c,
+                    f"unknown property; map it with --map {c}=FIELD or ignore it with --map {c}=",
+                )
+                for c in sorted(unknown_cols)
+            ]
         )
     years = {int(r["year"]) for _, r, _ in rows if r.get("year") not in (None, "")}
     if year is None:
         if len(years) != 1:
-            raise ImportFailed([RowError(fname, None, "year", "give --year (the file has no single 'year' value)")])
+            raise ImportFailed(
+                [RowError(fname, None, "year", "give --year (the file has no single 'year' value)")]
+            )
         year = years.pop()
     existing_round = AssessmentRound.objects.filter(year=year).first()
     cats = list(categories or (existing_round.categories if existing_round else STANDARD_CATEGORIES))
@@ -124,6 +133,7 @@ def import_areas(
 
     plans = []
     for line, r, geom in rows:
+
         def err(field: str, message: str, line=line, r=r) -> None:
             errors.append(RowError(fname, line, field, message, dict(r)))
 
@@ -174,22 +184,33 @@ def import_areas(
             lpo_name = str(r.get("local_police_area") or "").strip()
             unit = lpos.get(lpo_name.casefold())
             if unit is None and not (lpo_name and r.get("police_area_code") and r.get("region_code")):
-                err("local_police_area", f"unknown lokalpolisområde {lpo_name!r} (give police_area_code and "
-                                         "region_code to create it)")
+                err(
+                    "local_police_area",
+                    f"unknown lokalpolisområde {lpo_name!r} (give police_area_code and "
+                    "region_code to create it)",
+                )
         if len(errors) == n_before:
-            plans.append((line, r, geom, area, unit, category, _DIRECTIONS.get(direction, ""), assessed, parent))
+            plans.append(
+                (line, r, geom, area, unit, category, _DIRECTIONS.get(direction, ""), assessed, parent)
+            )
 
-    with recorded_import("areas", p, user=user, options={"year": year, "categories": cats, "map": mapping}) as result:
+    with recorded_import(
+        "areas", p, user=user, options={"year": year, "categories": cats, "map": mapping}
+    ) as result:
         finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(plans))
-        rnd, changed = upsert(AssessmentRound, {"year": year}, {"categories": cats, "source": Path(fname).name})
+        rnd, changed = upsert(
+            AssessmentRound, {"year": year}, {"categories": cats, "source": Path(fname).name}
+        )
         added = int(changed and existing_round is None)
         next_id = (Area.objects.aggregate(m=Max("panel_id"))["m"] or 0) + 1
         created: dict[int, Area] = {}
-        for line, r, geom, area, unit, category, direction, assessed, parent in plans:
+        for _line, r, geom, area, unit, category, direction, assessed, parent in plans:
             values: dict = {}
             if geom is not None:
                 values.update(
-                    geometry=shapely.to_wkb(geom), geojson=sweref_to_geojson(geom), area_km2=round(geom.area / 1e6, 4)
+                    geometry=shapely.to_wkb(geom),
+                    geojson=sweref_to_geojson(geom),
+                    area_km2=round(geom.area / 1e6, 4),
                 )
             for f in ("town", "area_code"):
                 if r.get(f):
@@ -199,7 +220,10 @@ def import_areas(
             if area is None:
                 if unit is None:
                     region, _ = ensure_org_unit(
-                        OrgUnit.Kind.REGION, str(r["region_code"]), str(r.get("region") or r["region_code"]), nation()
+                        OrgUnit.Kind.REGION,
+                        str(r["region_code"]),
+                        str(r.get("region") or r["region_code"]),
+                        nation(),
                     )
                     pa, _ = ensure_org_unit(
                         OrgUnit.Kind.POLICE_AREA,
@@ -292,7 +316,9 @@ def import_population(
         for k, y, n, s, line in good:
             area = areas_by_key.get(k)
             if area is None:
-                errors.append(RowError(fname, line, "area", f"unknown area {k!r} (give a panel id or exact name)"))
+                errors.append(
+                    RowError(fname, line, "area", f"unknown area {k!r} (give a panel id or exact name)")
+                )
             else:
                 ok.append((area, y, n, s))
         targets = ok
@@ -317,9 +343,14 @@ def import_population(
 
 def _deso_overlay(fname, boundaries, good, errors, source) -> list:
     table = read_features(boundaries)
-    codes = [str(props.get("deso") or props.get("deso_code") or props.get("desokod") or "") for props in table.properties]
+    codes = [
+        str(props.get("deso") or props.get("deso_code") or props.get("desokod") or "")
+        for props in table.properties
+    ]
     if not any(codes):
-        raise ImportFailed([RowError(str(boundaries), None, "deso", "no 'deso' property in the boundary file")])
+        raise ImportFailed(
+            [RowError(str(boundaries), None, "deso", "no 'deso' property in the boundary file")]
+        )
     geom_by_code = {c: g for c, g in zip(codes, table.geometries, strict=True) if c and g is not None}
     for k, _y, _n, _s, line in good:
         if k not in geom_by_code:
@@ -331,9 +362,13 @@ def _deso_overlay(fname, boundaries, good, errors, source) -> list:
         if not rows:
             continue
         totals = area_weighted_overlay(
-            [geom_by_code[k] for k, _ in rows], np.array([n for _, n in rows], dtype=float), [a.shape for a in areas]
+            [geom_by_code[k] for k, _ in rows],
+            np.array([n for _, n in rows], dtype=float),
+            [a.shape for a in areas],
         )
         for area, total in zip(areas, totals, strict=True):
             if total > 0:
-                out.append((area, y, int(round(total)), source or f"DeSO-överlagring ({Path(str(boundaries)).name})"))
+                out.append(
+                    (area, y, round(total), source or f"DeSO-överlagring ({Path(str(boundaries)).name})")
+                )
     return out

@@ -26,7 +26,9 @@ class AssessmentRound(models.Model):
     """One published list of vulnerable areas (a list year) and the categories it uses."""
 
     year = models.PositiveSmallIntegerField(_("år"), unique=True)
-    categories = models.JSONField(_("kategorier"), default=list, help_text=_("Från lägst till högst allvarlighet."))
+    categories = models.JSONField(
+        _("kategorier"), default=list, help_text=_("Från lägst till högst allvarlighet.")
+    )
     source = models.CharField(_("källa"), max_length=300, blank=True)
 
     class Meta:
@@ -120,7 +122,12 @@ class Area(models.Model):
         help_text=_("Enheten som ansvarar för området; styr vem som får se det."),
     )
     municipality = models.ForeignKey(
-        Municipality, null=True, blank=True, on_delete=models.PROTECT, related_name="areas", verbose_name=_("kommun")
+        Municipality,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="areas",
+        verbose_name=_("kommun"),
     )
     parent = models.ForeignKey(
         "self",
@@ -178,7 +185,9 @@ class Classification(models.Model):
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="classifications")
     round = models.ForeignKey(AssessmentRound, on_delete=models.PROTECT, related_name="classifications")
     category = models.CharField(_("kategori"), max_length=60)
-    direction = models.CharField(_("utvecklingsriktning"), max_length=10, choices=Direction.choices, blank=True)
+    direction = models.CharField(
+        _("utvecklingsriktning"), max_length=10, choices=Direction.choices, blank=True
+    )
     assessed = models.DateField(_("bedömd"), null=True, blank=True)
 
     class Meta:

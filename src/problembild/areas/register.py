@@ -47,7 +47,9 @@ def lpo_code(police_area_code: str, name: str) -> str:
 
 
 def nation() -> OrgUnit:
-    unit, _ = upsert(OrgUnit, {"code": NATION_CODE}, {"name": "Polismyndigheten", "kind": OrgUnit.Kind.NATION})
+    unit, _ = upsert(
+        OrgUnit, {"code": NATION_CODE}, {"name": "Polismyndigheten", "kind": OrgUnit.Kind.NATION}
+    )
     return unit
 
 
@@ -105,13 +107,17 @@ def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
     wgs_features = json.loads((data_dir / "areas_2023.geojson").read_text(encoding="utf-8"))["features"]
     sweref_by_id = {
         f["properties"]["panel_id"]: shapely.geometry.shape(f["geometry"])
-        for f in json.loads((data_dir / "areas_2023_sweref99tm.geojson").read_text(encoding="utf-8"))["features"]
+        for f in json.loads((data_dir / "areas_2023_sweref99tm.geojson").read_text(encoding="utf-8"))[
+            "features"
+        ]
     }
     assessed_2023: dict[int, date] = {}
     for feature in wgs_features:
         p = feature["properties"]
         region, c1 = ensure_org_unit(OrgUnit.Kind.REGION, p["region_code"], p["region"], root)
-        police_area, c2 = ensure_org_unit(OrgUnit.Kind.POLICE_AREA, p["police_area_code"], p["police_area"], region)
+        police_area, c2 = ensure_org_unit(
+            OrgUnit.Kind.POLICE_AREA, p["police_area_code"], p["police_area"], region
+        )
         lpo, c3 = ensure_org_unit(
             OrgUnit.Kind.LOCAL_POLICE_AREA,
             lpo_code(p["police_area_code"], p["local_police_area"]),

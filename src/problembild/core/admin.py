@@ -21,7 +21,17 @@ class ProfileAdmin(admin.ModelAdmin):
 class AccessLogEntryAdmin(admin.ModelAdmin):
     """Read-only: the access log is append-only, nobody edits or deletes it."""
 
-    list_display = ("time", "username", "roles", "unit", "action", "object_type", "object_repr", "reason", "recipient")
+    list_display = (
+        "time",
+        "username",
+        "roles",
+        "unit",
+        "action",
+        "object_type",
+        "object_repr",
+        "reason",
+        "recipient",
+    )
     list_filter = ("action", "object_type")
     search_fields = ("username", "object_repr", "object_id", "reason", "recipient")
     date_hierarchy = "time"

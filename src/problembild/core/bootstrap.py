@@ -20,9 +20,13 @@ def ensure_roles() -> None:
         group, _ = Group.objects.get_or_create(name=code)
         if code == roles.ADMINISTRATOR:
             perms = Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
-            group.permissions.set(perms.exclude(codename__in=["change_accesslogentry", "delete_accesslogentry"]))
+            group.permissions.set(
+                perms.exclude(codename__in=["change_accesslogentry", "delete_accesslogentry"])
+            )
         elif code == roles.AUDITOR:
-            group.permissions.set(Permission.objects.filter(codename__in=["view_accesslogentry", "view_importrecord"]))
+            group.permissions.set(
+                Permission.objects.filter(codename__in=["view_accesslogentry", "view_importrecord"])
+            )
 
 
 #: (username, role, org unit code) — pseudonyms, never real staff.
@@ -51,7 +55,9 @@ def create_demo_users(*, admin_password: str, reset: bool = False) -> list[str]:
     if exists and not reset:
         return []
     nation = OrgUnit.objects.get(code="SE")
-    admin, _ = user_model.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
+    admin, _ = user_model.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True}
+    )
     admin.is_staff = admin.is_superuser = True
     admin.set_password(admin_password)
     admin.save()

@@ -24,7 +24,9 @@ class OrgUnit(models.Model):
     kind = models.CharField(_("nivå"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("kod"), max_length=64, unique=True)
     name = models.CharField(_("namn"), max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     path = models.CharField(max_length=400, unique=True, editable=False)
 
     class Meta:
@@ -150,6 +152,9 @@ class AccessReview(models.Model):
         ordering = ["-reviewed_at"]
         verbose_name = _("behörighetsgranskning")
         verbose_name_plural = _("behörighetsgranskningar")
+
+    def __str__(self) -> str:
+        return f"{self.reviewed_at:%Y-%m-%d} ({self.users_reviewed})"
 
 
 class ImportRecord(models.Model):

@@ -33,7 +33,14 @@ ROLES: Final = {
 
 #: Roles that may export data (exports are logged with reason and recipient).
 EXPORT_ROLES: Final = frozenset(
-    {NATIONAL_ANALYST, REGION_MANAGER, POLICE_AREA_MANAGER, LOCAL_CHIEF, INTELLIGENCE_COORDINATOR, ADMINISTRATOR}
+    {
+        NATIONAL_ANALYST,
+        REGION_MANAGER,
+        POLICE_AREA_MANAGER,
+        LOCAL_CHIEF,
+        INTELLIGENCE_COORDINATOR,
+        ADMINISTRATOR,
+    }
 )
 #: Roles that may import data.
 IMPORT_ROLES: Final = frozenset({ADMINISTRATOR, NATIONAL_ANALYST})

@@ -30,8 +30,12 @@ def access_log(request):
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(
-            Q(username__icontains=q) | Q(object_repr__icontains=q) | Q(object_id=q) | Q(reason__icontains=q)
-            | Q(recipient__icontains=q) | Q(path__icontains=q)
+            Q(username__icontains=q)
+            | Q(object_repr__icontains=q)
+            | Q(object_id=q)
+            | Q(reason__icontains=q)
+            | Q(recipient__icontains=q)
+            | Q(path__icontains=q)
         )
     action = request.GET.get("action", "")
     if action in AccessLogEntry.Action.values:
@@ -45,12 +49,20 @@ def access_log(request):
                 ignored.append(f"{key}={value}")
             else:
                 qs = qs.filter(**{lookup: day})
-    log_request(request, AccessLogEntry.Action.VIEW, object_type="core.accesslogentry", object_repr="search: " + q)
+    log_request(
+        request, AccessLogEntry.Action.VIEW, object_type="core.accesslogentry", object_repr="search: " + q
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "core/access_log.html",
-        {"page": page, "q": q, "action": action, "actions": AccessLogEntry.Action.choices, "ignored": ignored},
+        {
+            "page": page,
+            "q": q,
+            "action": action,
+            "actions": AccessLogEntry.Action.choices,
+            "ignored": ignored,
+        },
     )
 
 
@@ -68,7 +80,12 @@ def access_review(request):
         review = AccessReview.objects.create(
             reviewer=request.user, users_reviewed=users.count(), note=request.POST.get("note", "")[:5000]
         )
-        log_request(request, AccessLogEntry.Action.REVIEW, obj=review, object_repr=f"review of {review.users_reviewed} users")
+        log_request(
+            request,
+            AccessLogEntry.Action.REVIEW,
+            obj=review,
+            object_repr=f"review of {review.users_reviewed} users",
+        )
         messages.success(request, _("Granskningen är registrerad."))
         return redirect("core:access_review")
     rows = []
@@ -85,9 +102,13 @@ def access_review(request):
                 "warnings": _warnings(user, unit),
             }
         )
-    log_request(request, AccessLogEntry.Action.VIEW, object_type="core.accessreview", object_repr="access review")
+    log_request(
+        request, AccessLogEntry.Action.VIEW, object_type="core.accessreview", object_repr="access review"
+    )
     return render(
-        request, "core/access_review.html", {"rows": rows, "reviews": AccessReview.objects.select_related("reviewer")[:10]}
+        request,
+        "core/access_review.html",
+        {"rows": rows, "reviews": AccessReview.objects.select_related("reviewer")[:10]},
     )
 
 

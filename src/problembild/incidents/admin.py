@@ -5,7 +5,16 @@ from .models import Incident
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ("occurred_at", "source", "external_id", "raw_type", "indicator", "area", "area_match", "synthetic")
+    list_display = (
+        "occurred_at",
+        "source",
+        "external_id",
+        "raw_type",
+        "indicator",
+        "area",
+        "area_match",
+        "synthetic",
+    )
     list_filter = ("source", "indicator", "area_match", "synthetic")
     search_fields = ("external_id", "title")
     raw_id_fields = ("area", "import_record")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pandas as pd
 from django.db import transaction
 
@@ -123,5 +122,10 @@ def generate_demo_data(
         accepted=written,
         added=written,
         record_id=record.pk,
-        details={"population_rows": int(len(pops)), "seed": seed, "end": end.isoformat(), "areas": len(areas)},
+        details={
+            "population_rows": len(pops),
+            "seed": seed,
+            "end": end.isoformat(),
+            "areas": len(areas),
+        },
     )

@@ -93,16 +93,21 @@ def parse_times(values: pd.Series) -> pd.Series:
     hour they are read as summer time, and spring's missing hour moves forward.
     """
     s = values.astype(str).str.strip()
-    has_offset = s.str.contains(_OFFSET, regex=True)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    has_offset = s.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
+    naive = ~has_offset & (s != "").to_numpy(dtype=bool)
+    # Microseconds cover any plausible date; nanoseconds would overflow on garbage years.
+    out = np.full(len(s), np.datetime64("NaT", "us"), dtype="datetime64[us]")
     if has_offset.any():
-        out[has_offset] = pd.to_datetime(s[has_offset], format="ISO8601", utc=True, errors="coerce")
-    naive = ~has_offset & (s != "")
+        parsed = pd.to_datetime(s[has_offset], format="ISO8601", utc=True, errors="coerce")
+        out[has_offset] = parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
     if naive.any():
-        local = pd.to_datetime(s[naive], format="ISO8601", errors="coerce")
-        local = pd.DatetimeIndex(local).tz_localize(LOCAL_TZ, ambiguous=True, nonexistent="shift_forward")
-        out[naive] = local.tz_convert("UTC")
-    return out
+        local = pd.DatetimeIndex(pd.to_datetime(s[naive], format="ISO8601", errors="coerce")).as_unit("us")
+        local = local.tz_localize(LOCAL_TZ, ambiguous=True, nonexistent="shift_forward")
+        out[naive] = local.tz_convert("UTC").tz_localize(None).to_numpy()
+    with np.errstate(invalid="ignore"):
+        implausible = (out < np.datetime64("1900-01-01", "us")) | (out >= np.datetime64("2100-01-01", "us"))
+    out[implausible] = np.datetime64("NaT", "us")
+    return pd.Series(pd.DatetimeIndex(out).tz_localize("UTC"), index=s.index)
 
 
 def municipality_lookup() -> dict[str, str]:
@@ -147,8 +152,13 @@ def import_incidents(
     if unknown:
         raise ImportFailed(
             [
-                RowError(fname, 1 if unit == "line" else None, c, f"unknown column; map it with --map {c}=FIELD "
-                         f"(fields: {', '.join(FIELDS)}) or ignore it with --map {c}=")
+                RowError(
+                    fname,
+                    1 if unit == "line" else None,
+                    c,
+                    f"unknown column; map it with --map {c}=FIELD "
+                    f"(fields: {', '.join(FIELDS)}) or ignore it with --map {c}=",
+                )
                 for c in unknown
             ]
         )
@@ -188,7 +198,9 @@ def import_incidents(
         a, b = ("x", "y") if has_xy else ("lon", "lat")
         for col in (a, b):
             if col not in frame.columns:
-                raise ImportFailed([RowError(fname, None, col, "column is missing (coordinates come in pairs)")])
+                raise ImportFailed(
+                    [RowError(fname, None, col, "column is missing (coordinates come in pairs)")]
+                )
         sa = frame[a].astype(str).str.strip()
         sb = frame[b].astype(str).str.strip()
         va = pd.to_numeric(sa.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float)
@@ -205,8 +217,13 @@ def import_incidents(
         else:
             x[ok], y[ok] = va[ok], vb[ok]
         outside = ok & ~inside_sweden(x, y)
-        flag(a, outside, "coordinates outside Sweden (x, y must be SWEREF99 TM metres)" if has_xy
-             else "coordinates outside Sweden")
+        flag(
+            a,
+            outside,
+            "coordinates outside Sweden (x, y must be SWEREF99 TM metres)"
+            if has_xy
+            else "coordinates outside Sweden",
+        )
         x[~ok | outside] = np.nan
         y[~ok | outside] = np.nan
 
@@ -299,7 +316,11 @@ def duplicate_errors(fname: str, frame: pd.DataFrame, source: str) -> list[RowEr
         rows = frame.loc[repeat][differs]
         frame.loc[rows.index, "_reject"] = True
         for _, r in rows.iterrows():
-            errors.append(RowError(fname, int(r["_line"]), "id", f"duplicate id {r['external_id']!r} with different content"))
+            errors.append(
+                RowError(
+                    fname, int(r["_line"]), "id", f"duplicate id {r['external_id']!r} with different content"
+                )
+            )
     stored = existing_hashes(source, frame.loc[first, "external_id"])
     frame["_existing"] = repeat.to_numpy()
     if len(stored):
@@ -311,7 +332,11 @@ def duplicate_errors(fname: str, frame: pd.DataFrame, source: str) -> list[RowEr
         frame["_existing"] = frame["_existing"].to_numpy() | same
         for _, r in frame[conflict].iterrows():
             errors.append(
-                RowError(fname, int(r["_line"]), "id",
-                         f"id {r['external_id']!r} was imported before (source {source!r}) with different content")
+                RowError(
+                    fname,
+                    int(r["_line"]),
+                    "id",
+                    f"id {r['external_id']!r} was imported before (source {source!r}) with different content",
+                )
             )
     return errors

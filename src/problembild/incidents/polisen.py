@@ -180,11 +180,29 @@ def import_polisen_events(
 
 
 def _flat(event: dict) -> dict:
-    return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in event.items()}
+    return {
+        k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in event.items()
+    }
 
 
 def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame(
-        columns=["source", "external_id", "occurred_at", "raw_type", "x", "y", "municipality_code", "county_code",
-                 "title", "summary", "url", "synthetic", "area_id", "area_match", "_line", "content_hash"]
+        columns=[
+            "source",
+            "external_id",
+            "occurred_at",
+            "raw_type",
+            "x",
+            "y",
+            "municipality_code",
+            "county_code",
+            "title",
+            "summary",
+            "url",
+            "synthetic",
+            "area_id",
+            "area_match",
+            "_line",
+            "content_hash",
+        ]
     )

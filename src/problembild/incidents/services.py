@@ -15,5 +15,9 @@ def reapply_taxonomy(path=None) -> int:
     changed = 0
     for raw_type in Incident.objects.values_list("raw_type", flat=True).distinct():
         indicator = taxonomy.indicator_of(raw_type)
-        changed += Incident.objects.filter(raw_type=raw_type).exclude(indicator=indicator).update(indicator=indicator)
+        changed += (
+            Incident.objects.filter(raw_type=raw_type)
+            .exclude(indicator=indicator)
+            .update(indicator=indicator)
+        )
     return changed

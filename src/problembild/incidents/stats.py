@@ -12,7 +12,11 @@ from .models import AreaMatch, Incident
 def register_stats() -> dict:
     """``{"<year>": {"<category>": n}}`` for every assessment round."""
     out: dict[str, dict[str, int]] = {}
-    rows = Classification.objects.values("round__year", "category").annotate(n=Count("id")).order_by("round__year")
+    rows = (
+        Classification.objects.values("round__year", "category")
+        .annotate(n=Count("id"))
+        .order_by("round__year")
+    )
     for row in rows:
         out.setdefault(str(row["round__year"]), {})[row["category"]] = row["n"]
     return out

@@ -57,7 +57,9 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         raise TaxonomyError(f"{path}: not valid TOML: {exc}") from None
     default = data.get("default", "other")
     if default not in INDICATOR_CODES:
-        raise TaxonomyError(f"{path}: key 'default': unknown indicator {default!r}; known: {', '.join(INDICATOR_CODES)}")
+        raise TaxonomyError(
+            f"{path}: key 'default': unknown indicator {default!r}; known: {', '.join(INDICATOR_CODES)}"
+        )
     groups = data.get("indicators")
     if not isinstance(groups, dict):
         raise TaxonomyError(f"{path}: table [indicators] is missing")
@@ -82,5 +84,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     excluded = frozenset(t.strip() for t in excluded_raw)
     both = excluded & set(mapping)
     if both:
-        raise TaxonomyError(f"{path}: key 'exclude.types': {sorted(both)[0]!r} is also mapped to an indicator")
+        raise TaxonomyError(
+            f"{path}: key 'exclude.types': {sorted(both)[0]!r} is also mapped to an indicator"
+        )
     return Taxonomy(path=path, default=default, mapping=mapping, excluded=excluded)

@@ -71,7 +71,12 @@ def overview(request):
                 "population": pops[0] if pops else None,
             }
         )
-    log_request(request, AccessLogEntry.Action.VIEW, object_type="areas.area", object_repr=f"overview ({len(rows)} areas)")
+    log_request(
+        request,
+        AccessLogEntry.Action.VIEW,
+        object_type="areas.area",
+        object_repr=f"overview ({len(rows)} areas)",
+    )
     return render(
         request,
         "web/overview.html",
@@ -80,8 +85,12 @@ def overview(request):
             "rounds": rounds,
             "latest": rounds[-1] if rounds else None,
             "changes": round_changes(base),
-            "regions": sorted((u for u in units.values() if u.kind == OrgUnit.Kind.REGION), key=lambda u: u.name),
-            "police_areas": sorted((u for u in units.values() if u.kind == OrgUnit.Kind.POLICE_AREA), key=lambda u: u.name),
+            "regions": sorted(
+                (u for u in units.values() if u.kind == OrgUnit.Kind.REGION), key=lambda u: u.name
+            ),
+            "police_areas": sorted(
+                (u for u in units.values() if u.kind == OrgUnit.Kind.POLICE_AREA), key=lambda u: u.name
+            ),
             "chosen": chosen,
             "ignored": ignored,
             "colours": CATEGORY_COLOURS,
@@ -137,8 +146,17 @@ def areas_geojson(request):
 def municipalities_geojson(request):
     """Sweden's municipalities (WGS84): the map's neutral background. Public information."""
     parts = []
-    for code, name, population, geojson in Municipality.objects.values_list("code", "name", "population", "geojson"):
+    for code, name, population, geojson in Municipality.objects.values_list(
+        "code", "name", "population", "geojson"
+    ):
         props = json.dumps({"code": code, "name": name, "population": population}, ensure_ascii=False)
         parts.append(f'{{"type":"Feature","geometry":{geojson},"properties":{props}}}')
     body = '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
     return HttpResponse(body, content_type="application/geo+json")
+
+
+def permission_denied(request, exception=None):
+    """The 403 page; every refusal of a signed-in user is written to the access log."""
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        log_request(request, AccessLogEntry.Action.DENIED, object_repr=str(exception or "")[:300])
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)

@@ -1,7 +1,5 @@
 """Read-only API for the register: areas, classifications and boundaries."""
 
-from __future__ import annotations
-
 import json
 
 from django.http import Http404
@@ -65,11 +63,17 @@ def list_areas(request, filters: Query[AreaFilter]):
 @router.get("/areas/{panel_id}", response=AreaDetailOut, summary="One area with its classification history")
 def get_area(request, panel_id: int):
     area = Area.objects.get_for_user(request.user, panel_id=panel_id)
-    area = Area.objects.with_current_category().select_related("org_unit__parent__parent", "municipality").get(pk=area.pk)
+    area = (
+        Area.objects.with_current_category()
+        .select_related("org_unit__parent__parent", "municipality")
+        .get(pk=area.pk)
+    )
     log_request(request, AccessLogEntry.Action.VIEW, obj=area)
     out = area_out(area)
     out["source"] = area.source
-    out["classifications"] = [classification_out(c) for c in area.classifications.select_related("round", "area")]
+    out["classifications"] = [
+        classification_out(c) for c in area.classifications.select_related("round", "area")
+    ]
     return out
 
 
@@ -79,7 +83,11 @@ def get_boundary(request, panel_id: int):
     if not area.geojson:
         raise Http404("This area has no boundary.")
     log_request(request, AccessLogEntry.Action.VIEW, obj=area, object_repr=f"{area} (boundary)")
-    return {"type": "Feature", "geometry": json.loads(area.geojson), "properties": {"panel_id": area.panel_id, "name": area.name}}
+    return {
+        "type": "Feature",
+        "geometry": json.loads(area.geojson),
+        "properties": {"panel_id": area.panel_id, "name": area.name},
+    }
 
 
 def classification_out(c: Classification) -> dict:
@@ -107,5 +115,7 @@ def list_classifications(request, filters: Query[ClassificationFilter]):
         qs = qs.filter(round__year=filters.year)
     if filters.category:
         qs = qs.filter(category=filters.category)
-    log_request(request, AccessLogEntry.Action.VIEW, object_type="areas.classification", object_repr="api list")
+    log_request(
+        request, AccessLogEntry.Action.VIEW, object_type="areas.classification", object_repr="api list"
+    )
     return [classification_out(c) for c in qs.order_by("round__year", "area__name")]
