@@ -284,6 +284,34 @@ def serve(
 
 
 @app.command()
+def refresh(
+    full: bool = typer.Option(False, "--full", help="Recompute every area, even unchanged ones."),
+    cell_size: float = typer.Option(100.0, "--cell-size", help="Hot-spot grid cell size in metres."),
+    as_of: str = typer.Option(
+        "", "--as-of", help="End of the data (YYYY-MM-DD); default: the last incident."
+    ),
+) -> None:
+    """Compute the problem picture of every area and unit into the cache."""
+    setup_django()
+    from datetime import date
+
+    from problembild.picture.services import RefreshOptions
+    from problembild.picture.services import refresh as run
+
+    try:
+        options = RefreshOptions(cell_size=cell_size, as_of=date.fromisoformat(as_of) if as_of else None)
+    except ValueError as exc:
+        err_console.print(f"[red]Error: --as-of: {exc}[/red]")
+        raise typer.Exit(2) from None
+    if cell_size <= 0:
+        err_console.print("[red]Error: --cell-size must be positive[/red]")
+        raise typer.Exit(2)
+    with progress_bar("Computing problem pictures") as progress:
+        summary = run(options=options, full=full, progress=lambda step, done, total: progress(done, total))
+    console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
+
+
+@app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts of classifications per year and category, and of incidents."""
     setup_django()
