@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+
+import numpy as np
+import pandas as pd
 import pytest
+import shapely
 from django.contrib.auth.models import Group
 
+from problembild.areas.models import Area, Population
 from problembild.core import roles
 from problembild.core.models import OrgUnit, Profile
+from problembild.incidents.importers import import_incidents
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +70,64 @@ def client_for(client):
         return client
 
     return login
+
+
+# --- a small incident history with a planted hot spot, for the problem-picture tests ---
+
+
+def _point_inside(area: Area, rng: np.random.Generator, n: int, centre=None, sd=None):
+    shape = area.shape
+    x0, y0, x1, y1 = shape.bounds
+    xs, ys = [], []
+    while len(xs) < n:
+        if centre is None:
+            x = rng.uniform(x0, x1, 4 * n)
+            y = rng.uniform(y0, y1, 4 * n)
+        else:
+            x = rng.normal(centre[0], sd, 4 * n)
+            y = rng.normal(centre[1], sd, 4 * n)
+        ok = shapely.contains_xy(shape, x, y)
+        xs.extend(x[ok])
+        ys.extend(y[ok])
+    return np.array(xs[:n]), np.array(ys[:n])
+
+
+@pytest.fixture
+def rosengard_data(db, tmp_path):
+    """Three years of incidents in Rosengård: a planted hot spot and rising shootings."""
+    area = Area.objects.get(name="Rosengård")
+    Population.objects.update_or_create(area=area, year=2024, defaults={"residents": 24000, "source": "test"})
+    rng = np.random.default_rng(3)
+    hot = area.shape.representative_point()
+    rows = []
+    n_bg, n_hot = 900, 300
+    bx, by = _point_inside(area, rng, n_bg)
+    hx, hy = _point_inside(area, rng, n_hot, centre=(hot.x, hot.y), sd=40)
+    start = pd.Timestamp("2022-01-01")
+    span = (pd.Timestamp("2025-01-01") - start).total_seconds()
+    times = start + pd.to_timedelta(rng.uniform(0, span, n_bg + n_hot), unit="s")
+    types = rng.choice(["Misshandel", "Narkotikabrott", "Skadegörelse", "Trafikolycka"], n_bg + n_hot)
+    for i, (x, y, t, typ) in enumerate(zip(np.r_[bx, hx], np.r_[by, hy], times, types, strict=True)):
+        rows.append((f"r{i}", t.strftime("%Y-%m-%dT%H:%M:%S"), typ, f"{x:.1f}", f"{y:.1f}"))
+    # Shootings: 2 in 2022, 4 in 2023, 20 in 2024.
+    k = 0
+    for year, n in ((2022, 2), (2023, 4), (2024, 20)):
+        for j in range(n):
+            x, y = _point_inside(area, rng, 1)
+            rows.append(
+                (
+                    f"s{k}",
+                    f"{year}-{1 + j % 12:02d}-15T22:00:00",
+                    "Skottlossning",
+                    f"{x[0]:.1f}",
+                    f"{y[0]:.1f}",
+                )
+            )
+            k += 1
+    path = tmp_path / "rosengard.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "occurred_at", "type", "x", "y"])
+        w.writerows(rows)
+    import_incidents(path, source="test")
+    return area, hot, len(rows)

@@ -7,6 +7,10 @@ app_name = "web"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("areas/<int:panel_id>/", views.area_detail, name="area"),
+    path("areas/<int:panel_id>/print/", views.area_print, name="area_print"),
+    path("areas/<int:panel_id>/export.<str:fmt>", views.area_export, name="area_export"),
+    path("export/overview.<str:fmt>", views.overview_export, name="overview_export"),
+    path("units/<str:code>/", views.unit_detail, name="unit"),
     path("geo/areas.geojson", views.areas_geojson, name="areas_geojson"),
     path("geo/municipalities.geojson", views.municipalities_geojson, name="municipalities_geojson"),
 ]

@@ -12,6 +12,7 @@
   var visible = el.dataset.visible !== undefined && el.dataset.visible !== ""
     ? el.dataset.visible.split(",").map(function (v) { return parseInt(v, 10); }) : null;
   var areaUrl = el.dataset.areaUrl || "";
+  window.problembildMap = map;
   function get(url) { return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }); }
   get(el.dataset.municipalities).then(function (data) {
     L.geoJSON(data, {
@@ -46,5 +47,6 @@
     }
     if (features.length) { map.fitBounds(target.getBounds(), { padding: [20, 20], maxZoom: focus !== null ? 15 : 12 }); }
     else { map.fitBounds([[55.3, 11.0], [69.1, 24.2]]); }
+    el.dispatchEvent(new CustomEvent("pb:areas-loaded", { detail: { map: map, layer: layer } }));
   });
 })();
