@@ -405,13 +405,21 @@ def _write_values(values: pd.DataFrame) -> int:
     if values.empty:
         return 0
     cols = list(values.columns)
-    clean = values.astype(object).where(values.notna(), None)
-    for c in ("count", "previous", "last_year"):
-        clean[c] = [None if v is None else int(v) for v in clean[c]]
-    for c in ("rate", "p_previous", "p_last_year", "share_of_municipality"):
-        clean[c] = [None if v is None else float(v) for v in clean[c]]
-    clean["area_id"] = [int(v) for v in clean["area_id"]]
-    return bulk_insert(IndicatorValue._meta.db_table, cols, clean.itertuples(index=False, name=None))
+
+    def as_int(column: str) -> list:
+        return [None if pd.isna(v) else int(v) for v in values[column].tolist()]
+
+    def as_float(column: str) -> list:
+        return [None if pd.isna(v) else float(v) for v in values[column].tolist()]
+
+    converted = {
+        c: as_int(c) if c in ("area_id", "count", "previous", "last_year")
+        else as_float(c) if c in ("rate", "p_previous", "p_last_year", "share_of_municipality")
+        else values[c].tolist()
+        for c in cols
+    }
+    rows = zip(*(converted[c] for c in cols), strict=True)
+    return bulk_insert(IndicatorValue._meta.db_table, cols, rows)
 
 
 def refresh(
