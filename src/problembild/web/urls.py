@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import feed, imports_view, views
 
 app_name = "web"
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("units/<str:code>/", views.unit_detail, name="unit"),
     path("geo/areas.geojson", views.areas_geojson, name="areas_geojson"),
     path("geo/municipalities.geojson", views.municipalities_geojson, name="municipalities_geojson"),
+    path("feed/", feed.feed, name="feed"),
+    path("feed/export.<str:fmt>", feed.feed_export, name="feed_export"),
+    path("import/", imports_view.import_page, name="import"),
+    path("import/commit/", imports_view.import_commit, name="import_commit"),
+    path("import/records.<str:fmt>", imports_view.import_records_export, name="import_records_export"),
+    path("import/<str:token>/errors.<str:fmt>", imports_view.import_errors_export, name="import_errors_export"),
 ]
