@@ -152,7 +152,7 @@ def _points_inside(
 
 def _prepare(areas: Sequence[dict], seed: int) -> list[_Area]:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7919]))
-    out = []
+    out: list[_Area] = []
     for a in areas:
         geom = a.get("geometry")
         if geom is None or shapely.is_empty(geom):
