@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES, INDICATORS
 from problembild.picture.models import AreaPicture, IndicatorValue

@@ -18,5 +18,7 @@ urlpatterns = [
     path("import/", imports_view.import_page, name="import"),
     path("import/commit/", imports_view.import_commit, name="import_commit"),
     path("import/records.<str:fmt>", imports_view.import_records_export, name="import_records_export"),
-    path("import/<str:token>/errors.<str:fmt>", imports_view.import_errors_export, name="import_errors_export"),
+    path(
+        "import/<str:token>/errors.<str:fmt>", imports_view.import_errors_export, name="import_errors_export"
+    ),
 ]
