@@ -62,7 +62,8 @@ def sparkline(values: list[int] | None, width: int = 120, height: int = 24) -> S
         height,
         width,
         height,
-        f"{n} mån: {values[0]}…{values[-1]} (max {top})",
+        _("%(n)s månader: %(first)s…%(last)s (max %(top)s)")
+        % {"n": n, "first": values[0], "last": values[-1], "top": top},
         points,
     )
 
