@@ -11,6 +11,7 @@ from problembild.areas.api.views import router as areas_router
 from problembild.core.access import log_request
 from problembild.core.api import API_AUTH
 from problembild.core.models import AccessLogEntry
+from problembild.picture.api import router as picture_router
 
 api = NinjaAPI(
     title="Problembild API",
@@ -21,6 +22,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", areas_router)
+api.add_router("/", picture_router)
 
 
 @api.exception_handler(PermissionDenied)
