@@ -371,6 +371,7 @@ def unit_detail(request, code: str):
     area_ids = doc.get("areas") or []
     areas = (
         Area.objects.for_user(request.user)
+        .current()
         .filter(pk__in=area_ids)
         .with_current_category()
         .select_related("org_unit")
