@@ -664,7 +664,13 @@ def fit_trend(
     x, k = _design(starts, period, seasonal)
     offset = np.log(period_days(starts, period))
 
-    poisson, poisson_ok = _fit_poisson(y, x, offset, quasi=False)
+    try:
+        poisson, poisson_ok = _fit_poisson(y, x, offset, quasi=False)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        # Extreme series (e.g. one huge spike among zeros) can overflow the IRLS weights.
+        return TrendResult(
+            "fit_failed", "the model could not be fitted", fitted=nan_fit, trend=nan_fit, **base
+        )
     dispersion = float(poisson.pearson_chi2 / poisson.df_resid) if poisson.df_resid > 0 else math.nan
     base.update(dispersion=dispersion, fourier_terms=k)
     want_nb = family == "negbin" or (family == "auto" and dispersion > OVERDISPERSION_THRESHOLD)
@@ -679,7 +685,10 @@ def fit_trend(
             )
             note = f"overdispersed (Pearson chi²/df {dispersion:.2f}); negative binomial"
         else:
-            quasi, quasi_ok = _fit_poisson(y, x, offset, quasi=True)
+            try:
+                quasi, quasi_ok = _fit_poisson(y, x, offset, quasi=True)
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+                quasi_ok = False
             if quasi_ok:
                 params = np.asarray(quasi.params, dtype=np.float64)
                 ci = np.asarray(quasi.conf_int())[1]

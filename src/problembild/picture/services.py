@@ -413,8 +413,10 @@ def _write_values(values: pd.DataFrame) -> int:
         return [None if pd.isna(v) else float(v) for v in values[column].tolist()]
 
     converted = {
-        c: as_int(c) if c in ("area_id", "count", "previous", "last_year")
-        else as_float(c) if c in ("rate", "p_previous", "p_last_year", "share_of_municipality")
+        c: as_int(c)
+        if c in ("area_id", "count", "previous", "last_year")
+        else as_float(c)
+        if c in ("rate", "p_previous", "p_last_year", "share_of_municipality")
         else values[c].tolist()
         for c in cols
     }
