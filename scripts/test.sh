@@ -9,7 +9,11 @@ echo "== ruff"; $BIN/ruff check src tests benchmarks; $BIN/ruff format --check s
 echo "== mypy problembild.analysis"; $BIN/mypy src/problembild/analysis
 echo "== Django checks"; DJANGO_SETTINGS_MODULE=problembild.settings.test $BIN/python -m django check
 echo "== pytest (SQLite)"
-$BIN/pytest -n 2 --dist loadfile "$@"
+$BIN/pytest -n 2 --dist loadfile -m "not browser" "$@"
+# Playwright's sync API runs an event loop in its process; Django then refuses database
+# calls there, so the browser tests run in their own pytest process.
+echo "== browser tests (Debian's Chromium)"
+$BIN/pytest -m browser tests/browser "$@"
 if [ "${PROBLEMBILD_TEST_POSTGRES:-0}" = "1" ]; then
   URL=$(scripts/pg-test-cluster.sh start)
   echo "== pytest (PostgreSQL at $URL)"
