@@ -56,11 +56,12 @@ def generate_demo_data(
     if years < 1:
         raise ValueError("--years must be at least 1")
     end = end or date(date.today().year, 1, 1)
+    # Earlier synthetic residents must not weigh the new areas: same seed, same data.
+    Population.objects.filter(synthetic=True).delete()
     areas = demo_areas()
     if not areas:
         raise ValueError("the register is empty: run `problembild init` first")
     started = pd.Timestamp.now(tz="UTC")
-    Population.objects.filter(synthetic=True).delete()
     real = set(Population.objects.values_list("area_id", "year"))
     pops = synthetic_population(areas, seed=seed, year=end.year - 1)
     Population.objects.bulk_create(
