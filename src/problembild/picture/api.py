@@ -1,207 +1,256 @@
-"""Read-only API for the computed problem picture: indicator values, documents, hot-spot grids."""
+"""Read-only API for the computed problem picture: indicator values, documents, hot-spot grids.
 
-from datetime import date
-from typing import Literal
+Everything here reads the cache that `problembild refresh` fills; nothing is computed on
+request. Scoping and logging follow the register API: a foreign area is 403 (and logged as
+denied), and every answer revealing one area's data writes a VIEW entry for that area.
+"""
 
 from django.http import Http404, HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import paginate
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
 
-from problembild.analysis.periods import period_label
 from problembild.areas.models import Area
 from problembild.core.access import log_request
 from problembild.core.models import AccessLogEntry, OrgUnit
 from problembild.core.scoping import require_unit_visible
 
-from .models import AreaPicture, IndicatorValue, RefreshRun
+from .models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
+from .schemas import (
+    AreaPictureOut,
+    ForecastFeature,
+    HotspotCollection,
+    HotspotFeature,
+    HotspotMetadata,
+    HotspotQuery,
+    IndicatorFilter,
+    IndicatorValueOut,
+    Message,
+    PictureQuery,
+    RefreshRunOut,
+    UnitPictureOut,
+)
 
 router = Router(tags=["problem picture"])
 
-IndicatorCode = Literal[
-    "all",
-    "shootings",
-    "explosions",
-    "violence_public",
-    "drugs",
-    "weapons",
-    "vehicle_arson_vandalism",
-    "threats_intimidation",
-    "other",
-]
+NOT_COMPUTED = "The problem picture of this area is not computed yet: run `problembild refresh`."
+GEOJSON = "application/geo+json"
+WGS84 = "WGS84 (EPSG:4326): positions are [longitude, latitude] as in RFC 7946"
 
 
-class IndicatorFilter(Schema):
-    area: int | None = Field(None, description="Area id (panel_id)")
-    indicator: IndicatorCode | None = None
-    period: Literal["week", "month", "quarter", "year"] = "month"
-    start: date | None = Field(None, description="First period start (inclusive)")
-    end: date | None = Field(None, description="Last period start (inclusive)")
+def _inline_schema(model) -> dict:
+    """`model`'s JSON schema with its `$defs` inlined (for a hand-written OpenAPI content)."""
+    schema = model.model_json_schema(mode="serialization")
+    defs = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return walk({**defs[ref.rsplit("/", 1)[1]], **rest})
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
 
 
-class IndicatorValueOut(Schema):
-    area: int
-    area_name: str
-    indicator: str
-    period: str
-    period_start: date
-    period_label: str
-    count: int
-    rate: float | None = Field(None, description="Per 1,000 residents; null when population is unknown")
-    previous: int | None
-    last_year: int | None
-    p_previous: float | None
-    p_last_year: float | None
-    mark: str
-    share_of_municipality: float | None
+class Pages(LimitOffsetPagination):
+    """`limit`/`offset` as in the register API, bounded: the pages are sliced in the database."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=10_000)
+        offset: int = Field(0, ge=0, le=10**12)
 
 
-class RefreshRunOut(Schema):
-    started_at: str
-    finished_at: str | None
-    seconds: float | None
-    incidents: int
-    areas_recomputed: int
-    areas_unchanged: int
+# --- indicator values -----------------------------------------------------------------
 
 
-@router.get("/indicators", response=list[IndicatorValueOut], summary="Indicator values per area and period")
-@paginate
+@router.get(
+    "/indicators",
+    response={200: list[IndicatorValueOut], 403: Message, 404: Message},
+    summary="Indicator values per area and period",
+)
+@paginate(Pages)
 def list_indicators(request, filters: Query[IndicatorFilter]):
-    areas = Area.objects.for_user(request.user)
-    qs = IndicatorValue.objects.filter(area__in=areas, period=filters.period).select_related("area")
+    """Counts, rates per 1,000 residents and changes, from the cache; areas in your scope only.
+
+    Filtering by `area` answers 404 for an unknown and 403 for a foreign area.
+    """
+    if filters.start and filters.end and filters.start > filters.end:
+        raise HttpError(422, "start: must not be after end")
+    qs = IndicatorValue.objects.filter(area__in=Area.objects.for_user(request.user))
     if filters.area is not None:
-        qs = qs.filter(area__panel_id=filters.area)
+        area = Area.objects.get_for_user(request.user, panel_id=filters.area)
+        qs = qs.filter(area=area)
+        log_request(request, AccessLogEntry.Action.VIEW, obj=area, object_repr=f"{area} (indicators)")
+    else:
+        log_request(
+            request, AccessLogEntry.Action.VIEW, object_type="picture.indicatorvalue", object_repr="api list"
+        )
     if filters.indicator:
         qs = qs.filter(indicator=filters.indicator)
+    if filters.period:
+        qs = qs.filter(period=filters.period)
     if filters.start:
         qs = qs.filter(period_start__gte=filters.start)
     if filters.end:
         qs = qs.filter(period_start__lte=filters.end)
-    log_request(
-        request, AccessLogEntry.Action.VIEW, object_type="picture.indicatorvalue", object_repr="api list"
-    )
-    return [
-        {
-            "area": v.area.panel_id,
-            "area_name": v.area.name,
-            "indicator": v.indicator,
-            "period": v.period,
-            "period_start": v.period_start,
-            "period_label": period_label(v.period_start, v.period),
-            "count": v.count,
-            "rate": v.rate,
-            "previous": v.previous,
-            "last_year": v.last_year,
-            "p_previous": v.p_previous,
-            "p_last_year": v.p_last_year,
-            "mark": v.mark,
-            "share_of_municipality": v.share_of_municipality,
-        }
-        for v in qs.order_by("area__name", "indicator", "period_start")
-    ]
+    # A queryset, so that the paginator slices in the database.
+    return qs.select_related("area").order_by("area__name", "indicator", "period", "period_start", "pk")
 
 
-def _picture(request, panel_id: int) -> tuple[Area, AreaPicture]:
+# --- an area's document and hot spots -------------------------------------------------
+
+
+def _area_picture(request, panel_id: int) -> tuple[Area, AreaPicture]:
     area = Area.objects.get_for_user(request.user, panel_id=panel_id)
     picture = AreaPicture.objects.filter(area=area).first()
     if picture is None:
-        raise Http404("The problem picture of this area is not computed yet: run `problembild refresh`.")
+        raise Http404(NOT_COMPUTED)
     return area, picture
 
 
-@router.get("/areas/{panel_id}/picture", response=dict, summary="The area's cached problem picture")
-def area_picture(request, panel_id: int, parts: str | None = None):
-    """The whole document, or only the top-level members named in ``parts`` (comma-separated)."""
-    area, picture = _picture(request, panel_id)
-    data = picture.data
-    if parts:
-        wanted = [p.strip() for p in parts.split(",") if p.strip()]
+@router.get(
+    "/areas/{panel_id}/picture",
+    response={200: AreaPictureOut, 403: Message, 404: Message},
+    exclude_unset=True,
+    summary="The area's cached problem picture",
+)
+def area_picture(request, panel_id: int, q: Query[PictureQuery]):
+    """The whole document, or only the top-level members named in `parts` (comma-separated,
+    e.g. `key_figures,trends`); an unknown member is 422."""
+    parts = q.parts
+    area, picture = _area_picture(request, panel_id)
+    data = {k: v for k, v in picture.data.items() if k not in {"panel_id", "name", "computed_at"}}
+    if parts is not None:
+        wanted = list(dict.fromkeys(p.strip() for p in parts.split(",") if p.strip()))
         unknown = [p for p in wanted if p not in data]
         if unknown:
-            from ninja.errors import HttpError
-
             raise HttpError(
                 422, f"parts: unknown member(s) {', '.join(unknown)}; known: {', '.join(sorted(data))}"
             )
         data = {k: data[k] for k in wanted}
     log_request(request, AccessLogEntry.Action.VIEW, obj=area, object_repr=f"{area} (picture)")
-    return {
-        "panel_id": area.panel_id,
-        "name": area.name,
-        "computed_at": picture.computed_at.isoformat(),
-        **data,
-    }
+    return {"panel_id": area.panel_id, "name": area.name, "computed_at": picture.computed_at, **data}
+
+
+def _polygon(ring: list) -> dict:
+    coords = [(float(p[0]), float(p[1])) for p in ring]
+    if coords and coords[0] != coords[-1]:
+        coords.append(coords[0])
+    return {"type": "Polygon", "coordinates": [coords]}
 
 
 @router.get(
     "/areas/{panel_id}/hotspots.geojson",
+    response={200: None, 403: Message, 404: Message},
     summary="Hot-spot grid (or next month's forecast cells) as GeoJSON (WGS84)",
-    response={200: dict},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "A GeoJSON FeatureCollection with a `metadata` member.",
+                "content": {GEOJSON: {"schema": _inline_schema(HotspotCollection)}},
+            }
+        }
+    },
 )
-def area_hotspots(request, panel_id: int, layer: Literal["hotspots", "forecast"] = "hotspots"):
-    area, picture = _picture(request, panel_id)
+def area_hotspots(request, panel_id: int, q: Query[HotspotQuery]):
+    """One square Polygon per grid cell. `layer=hotspots` (default): cells with a notable
+    kernel density or a significant Gi* label (properties `density` in events per km², `z`,
+    `label` 1 hot, -1 cold, 0 not significant). `layer=forecast`: the cells flagged for the
+    next 30 days (properties `score`, `method`, `period_start`)."""
+    layer = q.layer
+    area, picture = _area_picture(request, panel_id)
     space = picture.data.get("space") or {}
-    cells = space.get("cells") or []
+    grid = space.get("grid") or {}
     meta = {
         "area": area.panel_id,
-        "cell_size_m": (space.get("grid") or {}).get("cell_size"),
-        "bandwidth_m": space.get("bandwidth"),
-        "window": space.get("window"),
-        "alpha": space.get("alpha"),
-        "crs": "WGS84 longitude/latitude (cells are SWEREF 99 TM squares)",
+        "layer": layer,
         "status": space.get("status"),
+        "message": space.get("message") or "",
+        "crs": WGS84,
+        "grid_crs": grid.get("crs"),
+        "cell_size_m": grid.get("cell_size"),
+        "bandwidth_m": space.get("bandwidth"),
+        "gi_radius_cells": space.get("gi_radius_cells"),
+        "alpha": space.get("alpha"),
+        "window": space.get("window"),
+        "n_events": space.get("n_events"),
+        "as_of": picture.data.get("as_of"),
     }
     if layer == "forecast":
         fc = space.get("forecast") or {}
-        cells = fc.get("cells") or []
-        meta.update(method=fc.get("method"), period_start=fc.get("period_start"), coverage=fc.get("coverage"))
-    features = []
-    for c in cells:
-        ring = [list(p) for p in c["ring"]]
-        props = {k: v for k, v in c.items() if k != "ring"}
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
-                "properties": props,
-            }
+        meta.update(
+            status=fc.get("status", meta["status"]),
+            message=fc.get("message") or "",
+            method=fc.get("method"),
+            period_start=fc.get("period_start"),
+            horizon_days=fc.get("horizon_days"),
+            coverage=fc.get("coverage"),
         )
+        features = [
+            ForecastFeature(
+                geometry=_polygon(c["ring"]),
+                properties={
+                    "score": c["score"],
+                    "method": fc.get("method") or "",
+                    "period_start": fc.get("period_start"),
+                },
+            )
+            for c in fc.get("cells") or []
+        ]
+    else:
+        features = [
+            HotspotFeature(
+                geometry=_polygon(c["ring"]),
+                properties={"density": c["density"], "z": c["z"], "label": c["label"]},
+            )
+            for c in space.get("cells") or []
+        ]
+    body = HotspotCollection(metadata=HotspotMetadata(**meta), features=features)
     log_request(request, AccessLogEntry.Action.VIEW, obj=area, object_repr=f"{area} ({layer})")
-    import json
-
-    body = json.dumps({"type": "FeatureCollection", "metadata": meta, "features": features})
-    return HttpResponse(body, content_type="application/geo+json")
+    return HttpResponse(body.model_dump_json(), content_type=GEOJSON)
 
 
-@router.get("/units/{code}/picture", response=dict, summary="An org unit's aggregated problem picture")
+# --- org units ------------------------------------------------------------------------
+
+
+@router.get(
+    "/units/{code}/picture",
+    response={200: UnitPictureOut, 403: Message, 404: Message},
+    summary="An org unit's aggregated problem picture",
+)
 def unit_picture(request, code: str):
-    unit = OrgUnit.objects.filter(code=code).first()
+    """Monthly series and trends summed over the unit's areas; your own unit or one below it."""
+    unit = OrgUnit.objects.filter(code=code).first() if "\x00" not in code else None
     if unit is None:
         raise Http404("No such org unit.")
     require_unit_visible(request.user, unit)
-    try:
-        picture = unit.picture
-    except OrgUnit.picture.RelatedObjectDoesNotExist:
-        raise Http404("Not computed yet: run `problembild refresh`.") from None
+    picture = UnitPicture.objects.filter(unit=unit).first()
+    if picture is None:
+        raise Http404("The picture of this unit is not computed yet: run `problembild refresh`.")
+    data = dict(picture.data)
+    # The document lists area primary keys; the API speaks panel_ids.
+    pks = data.get("areas") or []
+    data["areas"] = sorted(Area.objects.filter(pk__in=pks).values_list("panel_id", flat=True))
     log_request(request, AccessLogEntry.Action.VIEW, obj=unit, object_repr=f"{unit} (picture)")
     return {
+        **data,
         "code": unit.code,
         "name": unit.name,
-        "computed_at": picture.computed_at.isoformat(),
-        **picture.data,
+        "kind": unit.kind,
+        "computed_at": picture.computed_at,
     }
 
 
+# --- refresh runs ---------------------------------------------------------------------
+
+
 @router.get("/refresh-runs", response=list[RefreshRunOut], summary="Latest runs of `problembild refresh`")
+@paginate(Pages)
 def refresh_runs(request):
-    return [
-        {
-            "started_at": r.started_at.isoformat(),
-            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-            "seconds": r.seconds,
-            "incidents": r.incidents,
-            "areas_recomputed": r.areas_recomputed,
-            "areas_unchanged": r.areas_unchanged,
-        }
-        for r in RefreshRun.objects.all()[:20]
-    ]
+    """Newest first: when the cache was filled, from how many incidents, how much was recomputed."""
+    return RefreshRun.objects.order_by("-started_at", "-pk")
