@@ -148,6 +148,11 @@ def import_incidents_cmd(
     skip_invalid: Path | None = typer.Option(
         None, "--skip-invalid", help="Import valid rows; write rejects here."
     ),
+    parallel: bool | None = typer.Option(
+        None,
+        "--parallel/--no-parallel",
+        help="Prepare chunks in a worker process (default: for files over a million rows).",
+    ),
 ) -> None:
     """Import incidents from CSV, Parquet or GeoJSON and assign them to areas."""
     setup_django()
@@ -162,6 +167,7 @@ def import_incidents_cmd(
             skip_invalid=skip_invalid is not None,
             rejects=skip_invalid,
             progress=progress,
+            parallel=parallel,
         )
 
 

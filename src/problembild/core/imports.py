@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,33 +22,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from .errors import ImportFailed, RowError
 from .models import ImportRecord
 
-
-@dataclass(frozen=True)
-class RowError:
-    """One rejected row or feature: where it is and what is wrong with which field."""
-
-    file: str
-    line: int | None
-    field: str
-    message: str
-    row: dict | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: field '{self.field}': {self.message}"
-
-
-class ImportFailed(Exception):
-    """The import stopped and wrote nothing. ``errors`` lists every problem found."""
-
-    def __init__(self, errors: Sequence[RowError], *, total: int | None = None):
-        self.errors = list(errors)
-        self.total = total if total is not None else len(self.errors)
-        shown = "\n".join(f"  {e}" for e in self.errors[:20])
-        more = f"\n  … and {self.total - 20} more" if self.total > 20 else ""
-        super().__init__(f"Import stopped, nothing was written ({self.total} error(s)):\n{shown}{more}")
+__all__ = ["ImportFailed", "ImportResult", "RowError", "finish_validation", "recorded_import"]
 
 
 @dataclass
@@ -119,13 +97,19 @@ def recorded_import(
     """
     started = timezone.now()
     result = ImportResult(kind=kind, file=str(path))
-    sha = file_sha256(path) if Path(path).is_file() else ""
+    # Hashing a large file takes seconds; hashlib releases the GIL, so it runs beside the import.
+    digest: dict[str, str] = {"sha": ""}
+    hasher = threading.Thread(
+        target=lambda: digest.update(sha=file_sha256(path) if Path(path).is_file() else ""), daemon=True
+    )
+    hasher.start()
 
     def record(status: str, message: str = "") -> ImportRecord:
+        hasher.join()
         return ImportRecord.objects.create(
             kind=kind,
             file_name=str(path),
-            sha256=sha,
+            sha256=digest["sha"],
             user=user if getattr(user, "is_authenticated", False) else None,
             username=getattr(user, "username", "") or os.environ.get("USER", ""),
             started_at=started,

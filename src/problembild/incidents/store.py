@@ -16,36 +16,21 @@ from problembild.analysis.spatial import AreaIndex
 from problembild.areas.models import Area
 from problembild.core.db import bulk_insert
 
-from .models import AreaMatch, Incident
+from .models import Incident
+from .rows import COLUMNS, IncidentRows, content_hash, exact_match_labels, id_keys, incident_values
 
-#: Frame columns -> database columns of ``Incident``.
-COLUMNS = (
-    "source",
-    "external_id",
-    "occurred_at",
-    "raw_type",
-    "indicator",
-    "x",
-    "y",
-    "area_id",
-    "area_match",
-    "municipality_code",
-    "county_code",
-    "title",
-    "summary",
-    "url",
-    "synthetic",
+__all__ = [
+    "COLUMNS",
+    "DuplicateChecker",
+    "area_index",
+    "assign_areas",
     "content_hash",
-    "import_record_id",
-)
-
-HASHED = ("external_id", "occurred_at", "raw_type", "x", "y", "municipality_code", "title", "summary")
-
-
-def content_hash(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's content, to tell a repeat from a changed row."""
-    cols = [c for c in HASHED if c in frame.columns]
-    return pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().view(np.int64)
+    "exact_match_labels",
+    "id_keys",
+    "incident_values",
+    "insert_incidents",
+    "write_incidents",
+]
 
 
 def area_index() -> AreaIndex | None:
@@ -68,76 +53,166 @@ def assign_areas(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return index.assign(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
 
-def existing_hashes(source: str, ids: pd.Series) -> pd.Series:
-    """Stored content hashes of ``ids`` in ``source`` (index: external id)."""
-    if not Incident.objects.filter(source=source).exists():
-        return pd.Series(dtype="int64")
-    wanted = set(ids.tolist())
+def _sorted_pairs(keys: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    return keys[order], hashes[order]
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(found, value) of each query key in the sorted ``keys``."""
+    if len(keys) == 0:
+        return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    found = keys[pos] == query
+    return found, np.where(found, values[pos], 0)
+
+
+def stored_hashes(source: str, ids: list[str]) -> dict[str, int]:
+    """Stored content hash of each of ``ids`` that exists in ``source`` (exact, by text)."""
+    table = connection.ops.quote_name(Incident._meta.db_table)
     found: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT external_id, content_hash FROM {Incident._meta.db_table} WHERE source = %s", [source]
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"SELECT external_id, content_hash FROM {table} WHERE source = %s AND external_id IN ({marks})",
+                [source, *part],
+            )
+            found.update(cursor.fetchall())
+    return found
+
+
+class DuplicateChecker:
+    """Tells new rows from repeats and reused ids, across the chunks of one import.
+
+    The stored rows of ``source`` and the rows written so far are held as sorted 64-bit
+    id keys with their content hashes (16 bytes a row, so ten million rows fit in 160 MB).
+    A key match with the same content hash is a repeat; a key match with a different
+    hash is confirmed against the stored text of the id, so a key collision can never
+    reject a row.
+    """
+
+    def __init__(self, source: str, *, batch: int = 200_000):
+        self.source = source
+        keys: list[np.ndarray] = []
+        hashes: list[np.ndarray] = []
+        if Incident.objects.filter(source=source).exists():
+            table = connection.ops.quote_name(Incident._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT external_id, content_hash FROM {table} WHERE source = %s", [source])
+                while rows := cursor.fetchmany(batch):
+                    ext, h = zip(*rows, strict=True)
+                    keys.append(id_keys(ext))
+                    hashes.append(np.fromiter(h, dtype=np.int64, count=len(h)))
+        self._stored = _sorted_pairs(
+            np.concatenate(keys) if keys else np.empty(0, np.int64),
+            np.concatenate(hashes) if hashes else np.empty(0, np.int64),
         )
-        while batch := cursor.fetchmany(100_000):
-            for ext, h in batch:
-                if ext in wanted:
-                    found[ext] = h
-    return pd.Series(found, dtype="int64")
+        self._written = (np.empty(0, np.int64), np.empty(0, np.int64))
+
+    @property
+    def stored_rows(self) -> int:
+        return len(self._stored[0])
+
+    def check(
+        self, ids: pd.Series, hashes: np.ndarray, keys: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Classify a chunk's rows: ``(repeat, changed_in_file, changed_stored)`` masks.
+
+        ``keys`` are the rows' :func:`id_keys`, when the caller has them already.
+
+        ``repeat``: identical to a stored row or to an earlier row of this import (skip).
+        ``changed_in_file``: an earlier row of this import has the id with other content.
+        ``changed_stored``: a stored row has the id with other content.
+        """
+        ids = ids.reset_index(drop=True)
+        hashes = np.asarray(hashes, dtype=np.int64)
+        n = len(ids)
+        repeat = np.zeros(n, dtype=bool)
+        in_file = np.zeros(n, dtype=bool)
+        stored = np.zeros(n, dtype=bool)
+        # Repeats inside the chunk, exactly by text: the first occurrence decides.
+        first = ~ids.duplicated(keep="first").to_numpy()
+        if not first.all():
+            firsts = pd.Series(hashes[first], index=ids[first].to_numpy())
+            expected = ids[~first].map(firsts).to_numpy(dtype=np.int64)
+            later = np.flatnonzero(~first)
+            same = expected == hashes[later]
+            repeat[later[same]] = True
+            in_file[later[~same]] = True
+        idx = np.flatnonzero(first)
+        keys = id_keys(ids.to_numpy()[idx]) if keys is None else np.asarray(keys)[idx]
+        for (known_keys, known_hashes), mask in ((self._written, in_file), (self._stored, stored)):
+            found, known = _lookup(known_keys, known_hashes, keys)
+            same = found & (known == hashes[idx])
+            repeat[idx[same]] = True
+            suspect = idx[found & ~same & ~repeat[idx]]
+            if len(suspect):
+                # Confirm by text (rows written earlier in this import are in the database too).
+                actual = stored_hashes(self.source, ids.to_numpy()[suspect].tolist())
+                for i in suspect:
+                    h = actual.get(ids.iat[i])
+                    if h is not None and h == hashes[i]:
+                        repeat[i] = True
+                    elif h is not None:
+                        mask[i] = True
+        # A repeat of an earlier row inside this chunk that itself was a repeat stays one.
+        return repeat & ~in_file & ~stored, in_file, stored & ~in_file
+
+    def written(self, keys: np.ndarray, hashes: np.ndarray) -> None:
+        """Remember rows this import has written, by their :func:`id_keys`."""
+        keys = np.concatenate([self._written[0], np.asarray(keys, dtype=np.int64)])
+        values = np.concatenate([self._written[1], np.asarray(hashes, dtype=np.int64)])
+        self._written = _sorted_pairs(keys, values)
 
 
-def _db_datetimes(values: pd.Series) -> list[str]:
-    """UTC datetimes in the text form the database backend stores and compares."""
-    utc = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None)
-    text = np.datetime_as_string(utc.to_numpy(dtype="datetime64[s]"), unit="s")
-    if connection.vendor == "sqlite":
-        # Django's SQLite backend stores "YYYY-MM-DD HH:MM:SS" and compares as text.
-        return [t.replace("T", " ") for t in text.tolist()]
-    return [t + "+00:00" for t in text.tolist()]
+def table_rows() -> int:
+    """The number of stored incidents (all sources)."""
+    return Incident.objects.count()
 
 
-def _nullable(values: np.ndarray) -> list:
-    arr = np.asarray(values, dtype=float)
-    out = arr.astype(object)
-    out[np.isnan(arr)] = None
-    return out.tolist()
+class DeferredIndexes:
+    """Drops the incident table's secondary indexes for a large load and builds them again.
+
+    Building an index once over the finished table is much faster than keeping it up to
+    date through millions of inserts. :meth:`drop` is called once a load turns out to add
+    many rows (a repeated import adds none and keeps its indexes); :meth:`restore` builds
+    them with the migrations' SQL (partial conditions included). Both run in the caller's
+    transaction, so a failed import rolls the indexes back with the rows. The unique
+    (source, external_id) index stays: it guards the data during the load.
+    """
+
+    def __init__(self) -> None:
+        self.dropped = False
+
+    def drop(self) -> None:
+        if self.dropped:
+            return
+        with connection.cursor() as cursor:
+            for index in Incident._meta.indexes:
+                cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(index.name)}")
+        self.dropped = True
+
+    def restore(self) -> None:
+        if not self.dropped:
+            return
+        editor = connection.schema_editor(collect_sql=True)
+        with connection.cursor() as cursor:
+            for index in Incident._meta.indexes:
+                cursor.execute(str(index.create_sql(Incident, editor)))
+        self.dropped = False
+
+
+def insert_incidents(values: IncidentRows) -> int:
+    """Insert rows made by :func:`incident_values`. Returns rows written."""
+    if not len(values):
+        return 0
+    return bulk_insert(Incident._meta.db_table, values.columns, values.rows, constants=values.constants)
 
 
 def write_incidents(frame: pd.DataFrame, *, import_record_id: int | None = None) -> int:
     """Insert the rows of ``frame`` (already validated and new). Returns rows written."""
-    n = len(frame)
-    if n == 0:
-        return 0
-    area = frame["area_id"].to_numpy(dtype=np.int64)
-    area_obj = area.astype(object)
-    area_obj[area < 0] = None
-
-    def text(col: str) -> list:
-        if col in frame.columns:
-            return frame[col].fillna("").astype(str).tolist()
-        return [""] * n
-
-    columns = {
-        "source": text("source"),
-        "external_id": text("external_id"),
-        "occurred_at": _db_datetimes(frame["occurred_at"]),
-        "raw_type": text("raw_type"),
-        "indicator": text("indicator"),
-        "x": _nullable(frame["x"].to_numpy()),
-        "y": _nullable(frame["y"].to_numpy()),
-        "area_id": area_obj.tolist(),
-        "area_match": text("area_match"),
-        "municipality_code": text("municipality_code"),
-        "county_code": text("county_code"),
-        "title": text("title"),
-        "summary": text("summary"),
-        "url": text("url"),
-        "synthetic": frame["synthetic"].astype(bool).tolist(),
-        "content_hash": frame["content_hash"].astype(np.int64).tolist(),
-        "import_record_id": [import_record_id] * n,
-    }
-    return bulk_insert(Incident._meta.db_table, COLUMNS, zip(*(columns[c] for c in COLUMNS), strict=True))
-
-
-def exact_match_labels(area_ids: np.ndarray) -> np.ndarray:
-    """``area_match`` values for coordinate-based assignment."""
-    return np.where(np.asarray(area_ids) >= 0, AreaMatch.EXACT.value, AreaMatch.NONE.value).astype(object)
+    return insert_incidents(
+        incident_values(frame, vendor=connection.vendor, import_record_id=import_record_id)
+    )

@@ -36,9 +36,9 @@ class Taxonomy:
 
     def map_array(self, raw_types) -> np.ndarray:
         """Vectorised :meth:`indicator_of` for many types (object array of codes)."""
-        series = pd.Series(raw_types, dtype="object").astype(str).str.strip()
-        table = {t: self.indicator_of(t) for t in series.unique()}
-        return series.map(table).to_numpy(dtype=object)
+        codes, uniques = pd.factorize(pd.Series(raw_types).astype(str), use_na_sentinel=False)
+        table = np.array([self.indicator_of(t) for t in uniques], dtype=object)
+        return table[codes]
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
