@@ -112,3 +112,30 @@ def test_cli_refresh_prints_a_summary():
     assert summary["as_of"] == "2025-01-01" and summary["units"] > 0
     bad = CliRunner().invoke(app, ["refresh", "--as-of", "yesterday"])
     assert bad.exit_code == 2 and "--as-of" in bad.output
+
+
+def test_hot_spots_in_worker_processes_equal_the_serial_ones(rosengard_data, monkeypatch):
+    from problembild.picture import space
+
+    area, _, _ = rosengard_data
+    options = RefreshOptions(as_of=date(2025, 1, 1), forecast_origins=2)
+    monkeypatch.setattr(space, "PARALLEL_FROM", 10**12)
+    refresh(options=options, full=True)
+    serial = AreaPicture.objects.get(area=area).data["space"]
+    monkeypatch.setattr(space, "PARALLEL_FROM", 0)
+    refresh(options=options, full=True)
+    parallel = AreaPicture.objects.get(area=area).data["space"]
+    assert serial["status"] == "ok" and serial["cells"]
+    assert parallel == serial
+
+
+def test_sources_name_each_source_with_its_count(rosengard_data):
+    area, _, _ = rosengard_data
+    refresh(options=RefreshOptions(as_of=date(2025, 1, 1)), full=True)
+    rows = AreaPicture.objects.get(area=area).data["sources"]["by_source"]
+    exact = [r for r in rows if r["match"] == "exact"]
+    assert (
+        sum(r["count"] for r in exact)
+        == area.incidents.filter(area_match="exact").exclude(indicator="").count()
+    )
+    assert all(r["last"] for r in exact)

@@ -171,7 +171,8 @@ def count_table(
         raise ValueError(f"frame['occurred_at'] has {int(starts.isna().sum())} missing time(s)")
 
     events = pd.DataFrame({c: frame[c] for c in by_cols}, index=frame.index)
-    events["indicator"] = frame["indicator"].astype("str")
+    # Grouping on category codes is many times faster than on millions of strings.
+    events["indicator"] = frame["indicator"].astype("category")
     events["period_start"] = starts
     events["_key"] = 0  # lets by=() share the cross-join code path
     lo = None if first is None else period_start(first, period)
@@ -200,10 +201,15 @@ def count_table(
 
     grid = key_frame.merge(pd.DataFrame({"indicator": pd.Series(out_codes, dtype="str")}), how="cross")
     grid = grid.merge(pd.DataFrame({"period_start": complete_periods(lo, hi, period)}), how="cross")
-    specific = events.groupby([*key_cols, "indicator", "period_start"], dropna=False).size()
+    specific = (
+        events.groupby([*key_cols, "indicator", "period_start"], dropna=False, observed=True)
+        .size()
+        .reset_index(name="count")
+    )
+    specific["indicator"] = specific["indicator"].astype("str")
     total = events.groupby([*key_cols, "period_start"], dropna=False).size().reset_index(name="count")
     total["indicator"] = ALL
-    counted = pd.concat([specific.reset_index(name="count"), total], ignore_index=True)
+    counted = pd.concat([specific, total], ignore_index=True)
     table = grid.merge(counted, on=[*key_cols, "indicator", "period_start"], how="left")
     table["count"] = table["count"].fillna(0).astype(np.int64)
     table["_order"] = indicator_order(table["indicator"])

@@ -36,6 +36,7 @@ class IncidentArrays:
     x: np.ndarray
     y: np.ndarray
     synthetic: np.ndarray
+    source: np.ndarray  # index into the ``sources`` list given to :func:`load_incidents`
 
     def __len__(self) -> int:
         return len(self.id)
@@ -60,28 +61,39 @@ class IncidentArrays:
 def _epoch_sql(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
-    return f"CAST(strftime('%s', {column}) AS INTEGER)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"  # %% : the query has parameters
 
 
-def load_incidents() -> IncidentArrays:
-    """Every incident that counts in an indicator and is placed (exact area or coordinates)."""
+def source_names() -> list[str]:
+    """Every source name in the store, sorted."""
+    return sorted(Incident.objects.order_by().values_list("source", flat=True).distinct())
+
+
+def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
+    """Every incident that counts in an indicator and is placed (exact area or coordinates).
+
+    ``source`` codes index ``sources`` (default: :func:`source_names`); -1 for others.
+    """
     table = Incident._meta.db_table
+    sources = source_names() if sources is None else sources
     case = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(INDICATOR_CODES))
+    source_case = " ".join(f"WHEN %s THEN {i}" for i in range(len(sources)))
+    source_sql = f"CASE source {source_case} ELSE -1 END" if sources else "-1"
     sql = (
         f"SELECT id, CASE WHEN area_match = 'exact' THEN area_id ELSE -1 END, "
         f"CASE indicator {case} ELSE -1 END, {_epoch_sql('occurred_at')}, x, y, "
-        f"CASE WHEN synthetic THEN 1 ELSE 0 END FROM {table} "
+        f"CASE WHEN synthetic THEN 1 ELSE 0 END, {source_sql} FROM {table} "
         f"WHERE indicator <> '' AND (area_match = 'exact' OR x IS NOT NULL)"
     )
     parts: list[np.ndarray] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, list(sources))
         while True:
             rows = cursor.fetchmany(CHUNK)
             if not rows:
                 break
             parts.append(np.array(rows, dtype=np.float64))
-    data = np.concatenate(parts) if parts else np.empty((0, 7))
+    data = np.concatenate(parts) if parts else np.empty((0, 8))
     keep = data[:, 2] >= 0  # indicators the vocabulary knows (a stale taxonomy is ignored)
     data = data[keep]
     return IncidentArrays(
@@ -92,4 +104,5 @@ def load_incidents() -> IncidentArrays:
         x=data[:, 4],
         y=data[:, 5],
         synthetic=data[:, 6] > 0,
+        source=data[:, 7].astype(np.int16),
     )

@@ -33,18 +33,16 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from problembild.analysis import change, forecast, indicators, need, periods, timepattern
-from problembild.analysis.density import kde_grid
-from problembild.analysis.grid import Grid
-from problembild.analysis.hotspots import gi_star, gi_star_labels
-from problembild.analysis.spatial import AreaIndex, to_wgs84
+from problembild.analysis import change, indicators, need, periods, timepattern
+from problembild.analysis.spatial import AreaIndex
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES, INDICATORS
 from problembild.areas.models import Area, Municipality
 from problembild.core.models import OrgUnit
 from problembild.incidents.models import AreaMatch, Incident
 
-from .loading import IncidentArrays, load_incidents
+from .loading import IncidentArrays, load_incidents, source_names
 from .models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
+from .space import Points, SpaceSettings, area_spaces
 
 #: Bumped when the content of the cached documents changes, so a refresh recomputes all.
 PICTURE_VERSION = 1
@@ -66,6 +64,9 @@ class RefreshOptions:
     forecast_origins: int = 4
     forecast_years: int = 3
     as_of: date | None = None
+
+    def space_settings(self) -> SpaceSettings:
+        return SpaceSettings(**{k: getattr(self, k) for k in SpaceSettings.__dataclass_fields__})
 
     def key(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "as_of"}
@@ -230,125 +231,6 @@ def _unusual_weeks(weekly: pd.DataFrame) -> list[dict]:
     ][-20:]
 
 
-def _cells_geo(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[list[list[float]]]:
-    """WGS84 corner rings of grid cells (for Leaflet)."""
-    xmin, ymin, _, _ = grid.bounds
-    c = grid.cell_size
-    x0 = xmin + cols * c
-    y0 = ymin + rows * c
-    xs = np.stack([x0, x0 + c, x0 + c, x0], axis=1)
-    ys = np.stack([y0, y0, y0 + c, y0 + c], axis=1)
-    lon, lat = to_wgs84(xs.ravel(), ys.ravel())
-    lon = np.round(lon.reshape(xs.shape), 6)
-    lat = np.round(lat.reshape(ys.shape), 6)
-    return [
-        [[float(a), float(b)] for a, b in zip(lo, la, strict=True)] for lo, la in zip(lon, lat, strict=True)
-    ]
-
-
-def _space(area: Area, pts: IncidentArrays, as_of: pd.Timestamp, options: RefreshOptions) -> dict:
-    """Hot spots (KDE + Gi*) for the recent window and next month's forecast cells."""
-    shape = area.shape
-    if shape is None:
-        return {"status": "no_boundary", "message": "Området saknar gräns."}
-    x0, y0, x1, y1 = shape.bounds
-    bounds = (x0 - options.buffer, y0 - options.buffer, x1 + options.buffer, y1 + options.buffer)
-    grid = Grid.from_bounds(bounds, options.cell_size)
-    end = int(as_of.tz_convert("UTC").timestamp())
-    start = int((as_of - pd.DateOffset(months=options.hotspot_months)).tz_convert("UTC").timestamp())
-    recent = (pts.t >= start) & (pts.t < end)
-    x, y = pts.x[recent], pts.y[recent]
-    space: dict = {
-        "grid": {
-            "bounds": list(grid.bounds),
-            "cell_size": grid.cell_size,
-            "shape": list(grid.shape),
-            "crs": "EPSG:3006",
-        },
-        "window": {
-            "start": (as_of - pd.DateOffset(months=options.hotspot_months)).date().isoformat(),
-            "end": as_of.date().isoformat(),
-        },
-        "bandwidth": options.bandwidth,
-        "gi_radius_cells": options.gi_radius,
-        "alpha": options.alpha,
-        "n_events": len(x),
-    }
-    if len(x) == 0:
-        space.update(status="no_events", message="Inga händelser med koordinater i perioden.", cells=[])
-    else:
-        density = kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=options.bandwidth)
-        counts = grid.counts(x, y)
-        z = gi_star(counts, options.gi_radius)
-        labels = gi_star_labels(z, alpha=options.alpha)
-        peak = float(density.max()) if density.size else 0.0
-        show = (density >= 0.05 * peak) | (labels.labels != 0) if peak > 0 else labels.labels != 0
-        r, c = np.nonzero(show)
-        rings = _cells_geo(grid, r, c)
-        # Density per km² of events: probability density x events x 1e6 m²/km².
-        per_km2 = density[r, c] * len(x) * 1e6
-        space.update(
-            status="ok",
-            message="",
-            n_hot=int(labels.n_hot),
-            n_cold=int(labels.n_cold),
-            peak_per_km2=float(peak * len(x) * 1e6),
-            cells=[
-                {"ring": ring, "density": round(float(d), 2), "z": round(float(zz), 3), "label": int(lab)}
-                for ring, d, zz, lab in zip(rings, per_km2, z[r, c], labels.labels[r, c], strict=True)
-            ],
-        )
-    space["forecast"] = _forecast(grid, pts, as_of, options)
-    return space
-
-
-def _forecast(grid: Grid, pts: IncidentArrays, as_of: pd.Timestamp, options: RefreshOptions) -> dict:
-    start = int((as_of - pd.DateOffset(years=options.forecast_years)).tz_convert("UTC").timestamp())
-    end = int(as_of.tz_convert("UTC").timestamp())
-    use = (pts.t >= start) & (pts.t < end)
-    if use.sum() < 30:
-        return {
-            "status": "too_few_events",
-            "message": "För få händelser för en prognos (minst 30).",
-            "cells": [],
-        }
-    x, y = pts.x[use], pts.y[use]
-    t = pts.t[use].astype("datetime64[s]")
-    at = np.datetime64(as_of.tz_convert("UTC").tz_localize(None).to_datetime64(), "s")
-    horizon = np.timedelta64(30, "D")
-    table = forecast.compare_methods(
-        x,
-        y,
-        t,
-        bounds=grid.bounds,
-        cell_size=grid.cell_size,
-        at=at,
-        horizon=horizon,
-        n_origins=options.forecast_origins,
-    )
-    winner = table.attrs.get("winner") or "blend"
-    scores = forecast.forecast_grid(
-        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon, method=winner
-    )
-    from problembild.analysis.evaluation import n_flagged, top_cells
-
-    flat = top_cells(scores.ravel(), n_flagged(scores.size, 0.05))
-    r, c = np.unravel_index(flat, scores.shape)
-    rings = _cells_geo(grid, np.asarray(r), np.asarray(c))
-    return {
-        "status": "ok",
-        "message": "",
-        "method": winner,
-        "period_start": as_of.date().isoformat(),
-        "horizon_days": 30,
-        "coverage": 0.05,
-        "backtest": [{k: _jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")],
-        "cells": [
-            {"ring": ring, "score": round(float(s), 6)} for ring, s in zip(rings, scores[r, c], strict=True)
-        ],
-    }
-
-
 # --- the refresh ----------------------------------------------------------------------
 
 
@@ -438,7 +320,8 @@ def refresh(
             progress(step, done, total)
 
     t0 = time.perf_counter()
-    data = load_incidents()
+    names = source_names()
+    data = load_incidents(names)
     timings["load"] = time.perf_counter() - t0
     as_of = _as_of(data, options)
     areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
@@ -504,19 +387,49 @@ def refresh(
         .mean()
     )
 
-    # Per-area documents.
+    sources = _sources(data, names)
+
+    # Per-area documents: first the hot spots and forecasts of the areas to recompute
+    # (the expensive part, spread over processes), then everything else area by area.
     sort_x = np.argsort(data.x, kind="stable")
     xs_sorted = data.x[sort_x]
     total = len(areas)
     summary = RefreshSummary(incidents=len(data), as_of=as_of.date().isoformat())
-    t_space = t_trend = 0.0
+    reused: dict[int, AreaPicture] = {}
+    tasks = []
+    margin = options.buffer + 6 * options.bandwidth
+    for area in areas:
+        old = previous.get(area.pk)
+        if (
+            not full
+            and old is not None
+            and old.fingerprint == fingerprints.get(area.pk, "")
+            and "trends" in old.data
+        ):
+            reused[area.pk] = old
+            continue
+        shape = area.shape
+        if shape is None:
+            continue
+        bx0, by0, bx1, by1 = shape.bounds
+        lo = np.searchsorted(xs_sorted, bx0 - margin)
+        hi = np.searchsorted(xs_sorted, bx1 + margin, side="right")
+        cand = sort_x[lo:hi]
+        yy = data.y[cand]
+        cand = np.sort(cand[(yy >= by0 - margin) & (yy <= by1 + margin)])
+        tasks.append((area.pk, shape, Points(x=data.x[cand], y=data.y[cand], t=data.t[cand])))
+    t1 = time.perf_counter()
+    spaces = area_spaces(
+        tasks, as_of, options.space_settings(), progress=lambda n, k: tick("hot spots", n, k)
+    )
+    t_space = time.perf_counter() - t1
+    t_trend = 0.0
     for n, area in enumerate(areas, 1):
         fp = fingerprints.get(area.pk, "")
-        old = previous.get(area.pk)
-        reuse = not full and old is not None and old.fingerprint == fp and "trends" in old.data
+        old = reused.get(area.pk)
         doc: dict = {"version": PICTURE_VERSION, "as_of": as_of.date().isoformat()}
         a_month = monthly[monthly["area_id"] == area.pk]
-        if reuse:
+        if old is not None:
             for k in ("trends", "unusual_weeks", "hour_of_week", "space"):
                 doc[k] = old.data.get(k)
             summary.areas_unchanged += 1
@@ -537,29 +450,16 @@ def refresh(
                 )
             doc["hour_of_week"] = hw
             t_trend += time.perf_counter() - t1
-            t1 = time.perf_counter()
-            shape = area.shape
-            if shape is not None:
-                bx0, by0, bx1, by1 = shape.bounds
-                lo = np.searchsorted(xs_sorted, bx0 - options.buffer - 6 * options.bandwidth)
-                hi = np.searchsorted(xs_sorted, bx1 + options.buffer + 6 * options.bandwidth, side="right")
-                cand = sort_x[lo:hi]
-                yy = data.y[cand]
-                cand = cand[
-                    (yy >= by0 - options.buffer - 6 * options.bandwidth)
-                    & (yy <= by1 + options.buffer + 6 * options.bandwidth)
-                ]
-                doc["space"] = _space(area, data.take(np.sort(cand)), as_of, options)
-            else:
-                doc["space"] = {"status": "no_boundary", "message": "Området saknar gräns.", "cells": []}
-            t_space += time.perf_counter() - t1
+            doc["space"] = spaces.get(
+                area.pk, {"status": "no_boundary", "message": "Området saknar gräns.", "cells": []}
+            )
             summary.areas_recomputed += 1
         doc.update(
             _cheap_parts(
                 area, a_month, window, pop, need_table, ranks, cat_of, cat_mean, muni_counts, rates_win
             )
         )
-        doc["sources"] = _sources(area)
+        doc["sources"] = sources.get(area.pk, {"by_source": []})
         need_value = doc["need"].get("need_index")
         AreaPicture.objects.update_or_create(
             area=area,
@@ -694,25 +594,54 @@ def _cheap_parts(
     }
 
 
-def _sources(area: Area) -> dict:
-    """What the picture is built on, how fresh it is, and what is synthetic or approximate."""
-    rows = (
-        Incident.objects.filter(area=area)
-        .values("source", "area_match", "synthetic")
+def _sources(data: IncidentArrays, names: list[str]) -> dict[int, dict]:
+    """Per area: what its picture is built on, how fresh it is, what is synthetic or approximate.
+
+    Counted incidents inside the boundary come from the loaded arrays (one pass, not a
+    query per area: ten million rows make per-area queries slow); the few approximate
+    matches of the police feed come from one query.
+    """
+    out: dict[int, list[dict]] = {}
+    inside = np.flatnonzero(data.area >= 0)
+    if len(inside):
+        frame = pd.DataFrame(
+            {
+                "area": data.area[inside],
+                "source": data.source[inside],
+                "synthetic": data.synthetic[inside],
+                "t": data.t[inside],
+            }
+        )
+        grouped = frame.groupby(["area", "source", "synthetic"], sort=True)["t"].agg(["size", "max"])
+        for (area, source, synthetic), row in grouped.iterrows():
+            out.setdefault(int(area), []).append(
+                {
+                    "source": names[source] if 0 <= source < len(names) else "",
+                    "match": AreaMatch.EXACT.value,
+                    "synthetic": bool(synthetic),
+                    "count": int(row["size"]),
+                    "last": pd.Timestamp(int(row["max"]), unit="s", tz="UTC").isoformat(),
+                }
+            )
+    approximate = (
+        Incident.objects.filter(area_match=AreaMatch.APPROXIMATE)
+        .values("area_id", "source", "synthetic")
         .annotate(n=Count("id"), last=Max("occurred_at"))
-        .order_by("source")
+        .order_by("area_id", "source")
     )
-    return {
-        "by_source": [
+    for r in approximate:
+        out.setdefault(r["area_id"], []).append(
             {
                 "source": r["source"],
-                "match": r["area_match"],
+                "match": AreaMatch.APPROXIMATE.value,
                 "synthetic": r["synthetic"],
                 "count": r["n"],
                 "last": r["last"].isoformat() if r["last"] else None,
             }
-            for r in rows
-        ],
+        )
+    return {
+        area: {"by_source": sorted(rows, key=lambda r: (r["source"], r["match"]))}
+        for area, rows in out.items()
     }
 
 

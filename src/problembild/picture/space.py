@@ -1,0 +1,210 @@
+"""An area's hot spots and forecast: the expensive part of a refresh, free of Django.
+
+:func:`area_spaces` computes them for many areas, in worker processes when the work is
+large (each area is independent, and a refresh over millions of incidents spends most of
+its time here), so the module imports nothing that needs Django's settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from problembild.analysis import forecast
+from problembild.analysis.density import kde_grid
+from problembild.analysis.grid import Grid
+from problembild.analysis.hotspots import gi_star, gi_star_labels
+from problembild.analysis.spatial import to_wgs84
+
+#: Candidate points from which the work is spread over worker processes.
+PARALLEL_FROM = 500_000
+
+
+@dataclass(frozen=True)
+class SpaceSettings:
+    """The refresh options the spatial part uses (see ``RefreshOptions``)."""
+
+    cell_size: float
+    buffer: float
+    bandwidth: float
+    gi_radius: float
+    alpha: float
+    hotspot_months: int
+    forecast_origins: int
+    forecast_years: int
+
+
+@dataclass
+class Points:
+    """Incidents around one area: SWEREF99 TM metres and UTC epoch seconds."""
+
+    x: np.ndarray
+    y: np.ndarray
+    t: np.ndarray
+
+
+def cells_geo(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[list[list[float]]]:
+    """WGS84 corner rings of grid cells (for Leaflet)."""
+    xmin, ymin, _, _ = grid.bounds
+    c = grid.cell_size
+    x0 = xmin + cols * c
+    y0 = ymin + rows * c
+    xs = np.stack([x0, x0 + c, x0 + c, x0], axis=1)
+    ys = np.stack([y0, y0, y0 + c, y0 + c], axis=1)
+    lon, lat = to_wgs84(xs.ravel(), ys.ravel())
+    lon = np.round(lon.reshape(xs.shape), 6)
+    lat = np.round(lat.reshape(ys.shape), 6)
+    return [
+        [[float(a), float(b)] for a, b in zip(lo, la, strict=True)] for lo, la in zip(lon, lat, strict=True)
+    ]
+
+
+def area_space(shape, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) -> dict:
+    """Hot spots (KDE + Gi*) for the recent window and next month's forecast cells."""
+    if shape is None:
+        return {"status": "no_boundary", "message": "Området saknar gräns."}
+    x0, y0, x1, y1 = shape.bounds
+    bounds = (x0 - options.buffer, y0 - options.buffer, x1 + options.buffer, y1 + options.buffer)
+    grid = Grid.from_bounds(bounds, options.cell_size)
+    end = int(as_of.tz_convert("UTC").timestamp())
+    start = int((as_of - pd.DateOffset(months=options.hotspot_months)).tz_convert("UTC").timestamp())
+    recent = (pts.t >= start) & (pts.t < end)
+    x, y = pts.x[recent], pts.y[recent]
+    space: dict = {
+        "grid": {
+            "bounds": list(grid.bounds),
+            "cell_size": grid.cell_size,
+            "shape": list(grid.shape),
+            "crs": "EPSG:3006",
+        },
+        "window": {
+            "start": (as_of - pd.DateOffset(months=options.hotspot_months)).date().isoformat(),
+            "end": as_of.date().isoformat(),
+        },
+        "bandwidth": options.bandwidth,
+        "gi_radius_cells": options.gi_radius,
+        "alpha": options.alpha,
+        "n_events": len(x),
+    }
+    if len(x) == 0:
+        space.update(status="no_events", message="Inga händelser med koordinater i perioden.", cells=[])
+    else:
+        density = kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=options.bandwidth)
+        counts = grid.counts(x, y)
+        z = gi_star(counts, options.gi_radius)
+        labels = gi_star_labels(z, alpha=options.alpha)
+        peak = float(density.max()) if density.size else 0.0
+        show = (density >= 0.05 * peak) | (labels.labels != 0) if peak > 0 else labels.labels != 0
+        r, c = np.nonzero(show)
+        rings = cells_geo(grid, r, c)
+        # Density per km² of events: probability density x events x 1e6 m²/km².
+        per_km2 = density[r, c] * len(x) * 1e6
+        space.update(
+            status="ok",
+            message="",
+            n_hot=int(labels.n_hot),
+            n_cold=int(labels.n_cold),
+            peak_per_km2=float(peak * len(x) * 1e6),
+            cells=[
+                {"ring": ring, "density": round(float(d), 2), "z": round(float(zz), 3), "label": int(lab)}
+                for ring, d, zz, lab in zip(rings, per_km2, z[r, c], labels.labels[r, c], strict=True)
+            ],
+        )
+    space["forecast"] = forecast_cells(grid, pts, as_of, options)
+    return space
+
+
+def forecast_cells(grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) -> dict:
+    start = int((as_of - pd.DateOffset(years=options.forecast_years)).tz_convert("UTC").timestamp())
+    end = int(as_of.tz_convert("UTC").timestamp())
+    use = (pts.t >= start) & (pts.t < end)
+    if use.sum() < 30:
+        return {
+            "status": "too_few_events",
+            "message": "För få händelser för en prognos (minst 30).",
+            "cells": [],
+        }
+    x, y = pts.x[use], pts.y[use]
+    t = pts.t[use].astype("datetime64[s]")
+    at = np.datetime64(as_of.tz_convert("UTC").tz_localize(None).to_datetime64(), "s")
+    horizon = np.timedelta64(30, "D")
+    table = forecast.compare_methods(
+        x,
+        y,
+        t,
+        bounds=grid.bounds,
+        cell_size=grid.cell_size,
+        at=at,
+        horizon=horizon,
+        n_origins=options.forecast_origins,
+    )
+    winner = table.attrs.get("winner") or "blend"
+    scores = forecast.forecast_grid(
+        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon, method=winner
+    )
+    from problembild.analysis.evaluation import n_flagged, top_cells
+
+    flat = top_cells(scores.ravel(), n_flagged(scores.size, 0.05))
+    r, c = np.unravel_index(flat, scores.shape)
+    rings = cells_geo(grid, np.asarray(r), np.asarray(c))
+    return {
+        "status": "ok",
+        "message": "",
+        "method": winner,
+        "period_start": as_of.date().isoformat(),
+        "horizon_days": 30,
+        "coverage": 0.05,
+        "backtest": table.to_dict(orient="records"),
+        "cells": [
+            {"ring": ring, "score": round(float(s), 6)} for ring, s in zip(rings, scores[r, c], strict=True)
+        ],
+    }
+
+
+def _one(task: tuple) -> dict:
+    shape, pts, as_of, options = task
+    return area_space(shape, pts, as_of, options)
+
+
+def area_spaces(
+    tasks: Sequence[tuple[int, object, Points]],
+    as_of: pd.Timestamp,
+    options: SpaceSettings,
+    *,
+    parallel: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, dict]:
+    """:func:`area_space` for each ``(key, shape, points)``; returns key -> document.
+
+    With ``parallel`` (default: when the tasks hold at least :data:`PARALLEL_FROM`
+    points and the machine has more than one core) the areas are spread over one worker
+    process per core, started with ``spawn``.
+    """
+    import os
+
+    total = len(tasks)
+    if parallel is None:
+        parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in tasks) >= PARALLEL_FROM
+    out: dict[int, dict] = {}
+    if not parallel or total < 2:
+        for n, (key, shape, pts) in enumerate(tasks, 1):
+            out[key] = area_space(shape, pts, as_of, options)
+            if progress:
+                progress(n, total)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    workers = min(os.cpu_count() or 2, total)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # Largest first, so that no big area is left running alone at the end.
+        order = sorted(range(total), key=lambda i: -len(tasks[i][2].x))
+        futures = {pool.submit(_one, (tasks[i][1], tasks[i][2], as_of, options)): tasks[i][0] for i in order}
+        for n, future in enumerate(as_completed(futures), 1):
+            out[futures[future]] = future.result()
+            if progress:
+                progress(n, total)
+    return out
