@@ -82,6 +82,12 @@ class Incident(models.Model):
                 name="incident_muni_time",
                 condition=~models.Q(municipality_code=""),
             ),
+            # The area page lists the feed events that name the area: a few among millions.
+            models.Index(
+                fields=["area", "occurred_at"],
+                name="incident_approx_area_time",
+                condition=models.Q(area_match="approximate"),
+            ),
         ]
         verbose_name = _("händelse")
         verbose_name_plural = _("händelser")

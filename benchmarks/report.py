@@ -1,0 +1,555 @@
+"""Benchmark results: machine facts, merging into ``results.json``, and ``docs/benchmarks.md``.
+
+Every benchmark script stores one entry per benchmark name in ``benchmarks/results.json``
+(full runs at the top level, ``--quick`` smoke runs under ``"quick"`` so they never replace
+full figures). Each entry carries the ISO date and the machine it was measured on.
+
+    .venv/bin/python benchmarks/report.py     # regenerate docs/benchmarks.md from results.json
+
+This is a script, not a test: pytest does not collect it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+#: Order of the benchmarks in run.py and in the document.
+NAMES = ("analysis", "assign", "import", "demo", "refresh", "web")
+
+GIB = 1024**3
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """Facts about this machine and the library versions, stored with every figure."""
+    ram = None
+    try:
+        import psutil
+
+        ram = psutil.virtual_memory().total
+    except ImportError:  # pragma: no cover - psutil is a dependency of the benchmarks
+        if hasattr(os, "sysconf"):
+            ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "ram_gib": round(ram / GIB, 1) if ram else None,
+        "python": platform.python_version(),
+        **{lib: _version(lib) for lib in ("numpy", "pandas", "shapely", "geopandas", "pyogrio", "django")},
+        "load_avg_1_5_15m": load,
+    }
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def stamp(entry: dict[str, Any], *, quick: bool) -> dict[str, Any]:
+    """Add date, machine and the quick flag to a benchmark's entry (kept where present)."""
+    entry.setdefault("date", now())
+    facts = machine()
+    # Facts a benchmark recorded itself win; the ones it lacks (e.g. the CPU model) are filled in.
+    entry["machine"] = {**facts, **entry.get("machine", {})}
+    entry["quick"] = quick
+    return entry
+
+
+def load(path: Path = RESULTS) -> dict[str, Any]:
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {}
+
+
+def merge(name: str, entry: dict[str, Any], *, quick: bool, path: Path = RESULTS) -> None:
+    """Store ``entry`` under ``name`` (or ``quick.name``) in ``path``; other keys are kept."""
+    data = load(path)
+    if quick:
+        data.setdefault("quick", {})[name] = entry
+    else:
+        data[name] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=float) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def entry_of(data: dict[str, Any], name: str, *, quick: bool) -> dict[str, Any] | None:
+    """The entry of ``name`` in a results file, wherever the benchmark put it."""
+    if quick:
+        found = data.get("quick", {}).get(name)
+        if found is None and data.get(name, {}).get("quick"):
+            found = data[name]  # bench_analysis.py writes quick runs at the top level
+        return found
+    return data.get(name)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_s(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds < 100:
+        return f"{seconds:.2f} s"
+    return f"{seconds:.0f} s"
+
+
+def fmt_bytes(n: float | None) -> str:
+    """Decimal units: 1 GB = 10⁹ bytes (the memory targets are judged in the same unit)."""
+    if n is None:
+        return "–"
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} GB"
+    return f"{n / 1e6:.0f} MB"
+
+
+def fmt_rate(per_s: float | None, unit: str) -> str:
+    if per_s is None:
+        return "–"
+    if per_s >= 1e6:
+        return f"{per_s / 1e6:.2f} M {unit}/s"
+    return f"{per_s / 1e3:.0f} k {unit}/s"
+
+
+def machine_line(entry: dict[str, Any]) -> str:
+    m = entry.get("machine", {})
+    libs = ", ".join(f"{k} {m[k]}" for k in ("numpy", "shapely", "geopandas", "pandas", "django") if m.get(k))
+    ram = f", {m['ram_gib']} GiB RAM" if m.get("ram_gib") else ""
+    cpu = m.get("cpu") or m.get("processor") or "?"
+    load = entry.get("load_avg_at_start") or m.get("load_avg_1_5_15m")
+    libs += f"; load average {load[0]:.1f} (1 min) at the start" if load else ""
+    return (
+        f"*Measured {entry.get('date', '?')} on {cpu} × {m.get('cpu_count', '?')} CPUs{ram}, "
+        f"{m.get('platform', '?')}, Python {m.get('python', '?')}"
+        + (f"; {libs}" if libs else "")
+        + (" — **quick (small sizes), a smoke run, not the target size**" if entry.get("quick") else "")
+        + ".*"
+    )
+
+
+def verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("**pass**" if ok else "**FAIL**")
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, pass) rows of one benchmark entry."""
+    rows: list[tuple[str, str, bool | None]] = []
+    if e.get("status") == "failed" and name not in ("demo", "refresh", "web"):
+        return [("benchmark ran", e.get("error", "failed")[-200:].replace("\n", " "), False)]
+    if name == "assign":
+        rate = e.get("points_per_s")
+        rows.append(("AreaIndex ≥ 1 M points/s (build + assign)", fmt_rate(rate, "points"), _ge(rate, 1e6)))
+        ratio = e.get("ratio_vs_sjoin")
+        rows.append(
+            (
+                "AreaIndex at least as fast as geopandas.sjoin",
+                _x(ratio),
+                None if ratio is None else ratio >= 1,
+            )
+        )
+        same = e.get("identical")
+        rows.append(("identical assignments", f"{e.get('mismatches', '?')} mismatches", same))
+    elif name == "import":
+        rate = e.get("rows_per_s")
+        rows.append(("import ≥ 150,000 rows/s end to end", fmt_rate(rate, "rows"), _ge(rate, 150_000)))
+        peak = e.get("peak_rss_bytes")
+        rows.append(("peak memory ≤ 4 GB", fmt_bytes(peak), None if peak is None else peak <= 4e9))
+        re = e.get("reimport", {})
+        if re:
+            rows.append(
+                (
+                    "re-import adds nothing",
+                    f"added {re.get('added', '?')} in {fmt_s(re.get('seconds'))}",
+                    re.get("added") == 0 if re.get("ok") else False,
+                )
+            )
+    elif name == "demo":
+        steps = {s["step"]: s for s in e.get("steps", [])}
+        pol = steps.get("import polisen-events")
+        if pol:
+            rows.append(
+                (
+                    "import polisen-events ≤ 30 s",
+                    fmt_s(pol.get("seconds")) + ("" if pol.get("ok") else " (failed)"),
+                    pol.get("ok") and pol["seconds"] <= 30,
+                )
+            )
+        total = e.get("total_s")
+        all_ok = e.get("status") == "ok"
+        rows.append(
+            (
+                "`make demo` setup ≤ 3 min (pip install not included)",
+                fmt_s(total) + ("" if all_ok else " (a step failed)"),
+                all_ok and total is not None and total <= 180,
+            )
+        )
+    elif name == "refresh":
+        r = e.get("refresh", {})
+        ok = r.get("ok")
+        rows.append(
+            (
+                f"refresh --full over {e.get('incidents', 0):,} incidents ≤ 60 s",
+                fmt_s(r.get("seconds")) + ("" if ok else " (failed)"),
+                bool(ok) and r["seconds"] <= 60,
+            )
+        )
+        rows.append(
+            (
+                "refresh peak memory ≤ 4 GB",
+                fmt_bytes(r.get("peak_rss_bytes")),
+                bool(ok) and r.get("peak_rss_bytes", 0) <= 4e9,
+            )
+        )
+        read = e.get("read", {})
+        rows.append(
+            (
+                "read one area's cached picture ≤ 50 ms (median)",
+                fmt_s(read.get("median_s")) if read.get("ok") else read.get("error", "not run")[:120],
+                bool(read.get("ok")) and read["median_s"] <= 0.05,
+            )
+        )
+    elif name == "web":
+        for page in e.get("pages", []):
+            p95 = page.get("p95_ms")
+            rows.append(
+                (
+                    f"`{page.get('label', page.get('path'))}` p95 ≤ 300 ms ({e.get('connections', 20)} clients)",
+                    f"{p95:.0f} ms" if p95 is not None else page.get("error", "not run")[:120],
+                    p95 is not None and p95 <= 300 and page.get("non_2xx", 0) == 0,
+                )
+            )
+        if not e.get("pages"):
+            rows.append(("p95 ≤ 300 ms", e.get("error", "not run")[:160], False))
+    return rows
+
+
+def _ge(value: float | None, bound: float) -> bool | None:
+    return None if value is None else value >= bound
+
+
+def _x(ratio: float | None) -> str:
+    return "–" if ratio is None else f"{ratio:.2f}×"
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def section_analysis(e: dict[str, Any]) -> list[str]:
+    out = ["Spatial analytics against their reference libraries (`benchmarks/bench_analysis.py`)."]
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_analysis import markdown
+
+        out += ["", markdown(e)]
+    except Exception as exc:  # the colleague's renderer; never let it break the report
+        out += ["", f"(cannot render: {exc})"]
+    return out
+
+
+def section_assign(e: dict[str, Any]) -> list[str]:
+    sj = e.get("sjoin", {})
+    scale = sj.get("points", e.get("points", 0))
+    extrap = sj.get("extrapolated")
+    lines = [
+        f"Area assignment of {e['points']:,} points against the real register ({e['areas']} areas, "
+        "SWEREF99 TM): 60 % within about 1 km of an area's bounding box, 40 % anywhere in Sweden's "
+        f"bounding box; {e['assigned']:,} points fall in an area. Medians over {e['repeats']} runs "
+        f"(sjoin {sj.get('repeats', '?')} runs).",
+        "",
+        "| step | median | points/s | ratio (sjoin / AreaIndex) |",
+        "|---|---|---|---|",
+        f"| `AreaIndex(geoms, ids)` construction | {fmt_s(e['build_s'])} | – | – |",
+        f"| `AreaIndex.assign(x, y)` | {fmt_s(e['assign_s'])} | {fmt_rate(e['points'] / e['assign_s'], 'points')} | – |",
+        f"| **AreaIndex total** (construction + assign) | **{fmt_s(e['total_s'])}** | "
+        f"**{fmt_rate(e['points_per_s'], 'points')}** | 1 |",
+        f"| `geopandas.sjoin(predicate='intersects')` | {fmt_s(sj.get('sjoin_s'))} | "
+        f"{fmt_rate(sj.get('sjoin_points_per_s'), 'points')} | {_x(e.get('ratio_vs_sjoin'))} |",
+        f"| `points_from_xy` + GeoDataFrame | {fmt_s(sj.get('points_from_xy_s'))} | – | – |",
+        f"| sjoin end to end (points_from_xy + sjoin) | {fmt_s(sj.get('end_to_end_s'))} | "
+        f"{fmt_rate(sj.get('end_to_end_points_per_s'), 'points')} | {_x(e.get('ratio_vs_sjoin_end_to_end'))} |",
+    ]
+    if extrap:
+        lines.append("")
+        lines.append(
+            f"sjoin was run on {scale:,} points and its times extrapolated linearly to {e['points']:,} "
+            f"({sj.get('reason', '')})."
+        )
+    lines.append("")
+    lines.append(
+        f"Identity: AreaIndex and sjoin (lowest polygon index where several match) agree on "
+        f"{e.get('compared', 0):,} of {e.get('compared', 0):,} points compared "
+        f"({e.get('mismatches', '?')} mismatches; {e.get('multi_match_points', 0)} points matched two "
+        f"polygons). The ratio compares sjoin's time per point with AreaIndex's, measured in the same run."
+    )
+    return lines
+
+
+def section_import(e: dict[str, Any]) -> list[str]:
+    re = e.get("reimport", {})
+    lines = [
+        f"`problembild import incidents FILE --source bench` of a {e['rows']:,}-row CSV "
+        f"({fmt_bytes(e.get('file_bytes'))}; columns `id,occurred_at,type,x,y`) into a fresh SQLite "
+        "database after `problembild init`, as a subprocess. Peak memory is the resident set of the "
+        "command and its children (psutil sampling and `wait4` ru_maxrss, whichever is higher).",
+        "",
+        "| run | seconds | rows/s | added | peak memory |",
+        "|---|---|---|---|---|",
+        f"| first import | {fmt_s(e.get('seconds'))} | {fmt_rate(e.get('rows_per_s'), 'rows')} | "
+        f"{e.get('added', '?'):,} | {fmt_bytes(e.get('peak_rss_bytes'))} |"
+        if isinstance(e.get("added"), int)
+        else f"| first import | {fmt_s(e.get('seconds'))} | – | failed | {fmt_bytes(e.get('peak_rss_bytes'))} |",
+    ]
+    if re:
+        rate = e["rows"] / re["seconds"] if re.get("seconds") else None
+        lines.append(
+            f"| re-import of the same file | {fmt_s(re.get('seconds'))} | {fmt_rate(rate, 'rows')} | "
+            f"{re.get('added', '?')} | {fmt_bytes(re.get('peak_rss_bytes'))} |"
+        )
+    lines += [
+        "",
+        f"CSV generation (not timed above): {fmt_s(e.get('generate_s'))}; `init`: {fmt_s(e.get('init_s'))}.",
+    ]
+    prof = e.get("profile")
+    if prof and prof.get("ok"):
+        lines += [
+            "",
+            f"Where the time goes: cProfile of an import of {prof.get('rows', 0):,} rows into a fresh database "
+            f"({fmt_s(prof.get('profile_total_s'))} under the profiler, {fmt_s(prof.get('seconds'))} wall). "
+            "Cumulative times; indented stages are part of the one above.",
+            "",
+            "| stage | seconds | share of the run |",
+            "|---|---|---|",
+            *[
+                f"| {b['stage']} | {fmt_s(b['cumtime_s'])} | {b['share'] * 100:.0f} % |"
+                for b in prof.get("breakdown", [])
+            ],
+        ]
+    if e.get("error"):
+        lines += ["", f"Error: `{e['error'][-300:]}`"]
+    return lines
+
+
+def _steps_table(steps: list[dict[str, Any]]) -> list[str]:
+    lines = ["| step | seconds | peak memory | result |", "|---|---|---|---|"]
+    for s in steps:
+        result = (
+            "ok"
+            if s.get("ok")
+            else f"**failed**: {s.get('error', '')[-160:]}".replace("\n", " ").replace("|", "/")
+        )
+        lines.append(
+            f"| `{s['step']}` | {fmt_s(s.get('seconds'))} | {fmt_bytes(s.get('peak_rss_bytes'))} | {result} |"
+        )
+    return lines
+
+
+def section_demo(e: dict[str, Any]) -> list[str]:
+    return [
+        "The setup of `make demo` (everything before serving) in an empty data directory, each step a "
+        f"subprocess: demo data of {e.get('incidents', 0):,} incidents over 5 years. The `pip install` part of "
+        "`make install` is **not** measured here (warm pip cache assumed).",
+        "",
+        *_steps_table(e.get("steps", [])),
+        f"| **total** | **{fmt_s(e.get('total_s'))}** | | {e.get('status', '?')} |",
+    ]
+
+
+def section_refresh(e: dict[str, Any]) -> list[str]:
+    r = e.get("refresh", {})
+    read = e.get("read", {})
+    lines = [
+        f"`problembild refresh --full` over {e.get('incidents', 0):,} synthetic incidents (5 years) after "
+        "`init` and `demo-data` (not timed), then reading one area's cached problem picture "
+        "(`AreaPicture.objects.get(area__panel_id=…)` and its JSON) in a Django process.",
+        "",
+        *_steps_table(e.get("setup", []) + ([{"step": "refresh --full", **r}] if r else [])),
+    ]
+    if read.get("ok"):
+        lines += [
+            "",
+            f"Reading area {read.get('panel_id')}'s picture ({fmt_bytes(read.get('json_bytes'))} of JSON): median "
+            f"{fmt_s(read['median_s'])} over {read.get('repeats')} reads (min {fmt_s(read.get('min_s'))}, "
+            f"max {fmt_s(read.get('max_s'))}).",
+        ]
+    elif read:
+        lines += ["", f"Reading a picture failed: {read.get('error', '')[-200:]}"]
+    return lines
+
+
+def section_web(e: dict[str, Any]) -> list[str]:
+    lines = [
+        f"`gunicorn problembild.wsgi` (production settings, {e.get('workers', '?')} workers, SQLite) over a "
+        f"data directory with {e.get('incidents', 0):,} synthetic incidents, logged in as "
+        f"`{e.get('user', '?')}`; {e.get('client', 'wrk')} with {e.get('connections', '?')} concurrent "
+        f"connections for {e.get('duration_s', '?')} s per page.",
+        "",
+    ]
+    if e.get("reused_data_dir"):
+        lines += [f"Data directory reused from the refresh benchmark ({e['reused_data_dir']}).", ""]
+    if e.get("setup"):
+        lines += [*_steps_table(e["setup"]), ""]
+    if e.get("pages"):
+        lines += [
+            "| page | one client alone (median of 10) | requests/s | p50 | p90 | p95 | p99 | non-2xx / errors |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for p in e["pages"]:
+            if "p95_ms" not in p:
+                lines.append(f"| `{p.get('path')}` | failed: {p.get('error', '')[-160:]} | | | | | | |")
+                continue
+            alone = p.get("sequential_median_ms")
+            lines.append(
+                f"| `{p['path']}` | {f'{alone:.0f} ms' if alone is not None else '–'} | {p['requests_per_s']:.1f} | {p['p50_ms']:.0f} ms | {p['p90_ms']:.0f} ms | "
+                f"**{p['p95_ms']:.0f} ms** | {p['p99_ms']:.0f} ms | {p.get('non_2xx', 0)} / "
+                f"{p.get('socket_errors', 0)} |"
+            )
+    if e.get("error"):
+        lines += ["", f"Error: {e['error'][-300:]}"]
+    return lines
+
+
+SECTIONS = {
+    "analysis": ("Spatial analytics", section_analysis),
+    "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
+    "import": ("Incident import", section_import),
+    "demo": ("`make demo` setup", section_demo),
+    "refresh": ("Problem-picture refresh and cached reads", section_refresh),
+    "web": ("Web load test", section_web),
+}
+
+HOW_TO = """\
+## How to run
+
+```sh
+make bench                                            # every benchmark at full size (tens of minutes)
+.venv/bin/python benchmarks/run.py --quick            # small sizes: a smoke check, under 2 minutes
+.venv/bin/python benchmarks/run.py --only assign,import
+.venv/bin/python benchmarks/bench_refresh.py --incidents 2000000   # one benchmark with its own options
+.venv/bin/python benchmarks/report.py                 # regenerate this page from results.json
+```
+
+`run.py` runs each benchmark as its own subprocess (so memory is measured per benchmark), merges the figures
+into `benchmarks/results.json` (full runs at the top level, `--quick` runs under `"quick"`, other keys kept)
+and regenerates this page. Every entry carries its date and machine. Timings are medians over repeats
+(`time.perf_counter`); the machine is shared and noisy, so comparisons are ratios measured in the same run.
+Benchmarks are scripts, never tests: pytest does not collect them.
+"""
+
+
+def _target_rows(data: dict[str, Any], *, quick: bool) -> list[str]:
+    rows = []
+    for name in NAMES:
+        e = entry_of(data, name, quick=quick)
+        if not e:
+            continue
+        for target, measured, ok in targets(name, e):
+            rows.append(f"| {name} | {target} | {measured} | {verdict(ok)} | {e.get('date', '?')[:10]} |")
+    return rows
+
+
+def _sections(data: dict[str, Any], *, quick: bool, level: str) -> list[str]:
+    body: list[str] = []
+    for name in NAMES:
+        e = entry_of(data, name, quick=quick)
+        if not e:
+            continue
+        title, section = SECTIONS[name]
+        body += ["", f"{level} {title}", "", machine_line(e), ""]
+        try:
+            body += section(e)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            body += [f"(incomplete entry: {exc!r}; status {e.get('status', '?')}: {e.get('error', '')})"]
+        notes = e.get("notes")
+        if notes:
+            body += ["", *[f"* {n}" for n in notes]]
+    return body
+
+
+def render(data: dict[str, Any]) -> str:
+    head = ["| benchmark | target | measured | result | measured on |", "|---|---|---|---|---|"]
+    full_rows = _target_rows(data, quick=False)
+    quick_rows = _target_rows(data, quick=True)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `benchmarks/report.py` from `benchmarks/results.json`; do not edit by hand.",
+        "",
+        HOW_TO,
+        "## Targets (full-size runs)",
+        "",
+        *(head + full_rows if full_rows else ["No full-size run of a benchmark with targets recorded yet."]),
+        *_sections(data, quick=False, level="##"),
+    ]
+    if quick_rows:
+        lines += [
+            "",
+            "## Quick runs (`--quick`)",
+            "",
+            "Smoke checks with small sizes: they show that each benchmark works, not whether a target is met "
+            "(the verdicts below apply the full-size targets to small sizes).",
+            "",
+            *head,
+            *quick_rows,
+            *_sections(data, quick=True, level="###"),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(results: Path = RESULTS, doc: Path = DOC) -> Path:
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(render(load(results)), encoding="utf-8")
+    return doc
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--doc", type=Path, default=DOC)
+    args = parser.parse_args(argv)
+    print(f"wrote {write_doc(args.results, args.doc)}")
+
+
+if __name__ == "__main__":
+    main()
