@@ -31,6 +31,7 @@ test-postgres: install
 	PROBLEMBILD_TEST_POSTGRES=1 scripts/test.sh
 
 bench: install
+	PROBLEMBILD_BENCH=1 scripts/system-deps.sh
 	$(BIN)/python benchmarks/run.py
 
 lint: install

@@ -121,12 +121,12 @@ def _columns(fname: str, table: Table, mapping: dict[str, str]) -> dict[str, str
     has_ll = "lat" in targets or "lon" in targets
     if has_xy and has_ll:
         raise ImportFailed([RowError(fname, None, "x", "give either x, y or lat, lon, not both")])
-    for a, b in (("x", "y"), ("lon", "lat")):
-        for col in (a, b) if (a in targets or b in targets) else ():
-            if col not in targets:
-                raise ImportFailed(
-                    [RowError(fname, None, col, "column is missing (coordinates come in pairs)")]
-                )
+    for pair in (("x", "y"), ("lon", "lat")):
+        missing = [col for col in pair if col not in targets]
+        if len(missing) == 1:
+            raise ImportFailed(
+                [RowError(fname, None, missing[0], "column is missing (coordinates come in pairs)")]
+            )
     return renamed
 
 

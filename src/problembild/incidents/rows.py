@@ -170,14 +170,14 @@ class Table:
             if size >= self.chunk_rows:
                 yield _to_frame(pending)
                 pending, size = [], 0
-        if pending or not self.estimated_rows:
-            yield _to_frame(pending, reader.schema)
+        if pending:
+            yield _to_frame(pending)
 
 
-def _to_frame(batches: list, schema=None) -> pd.DataFrame:
+def _to_frame(batches: list) -> pd.DataFrame:
     import pyarrow as pa
 
-    table = pa.Table.from_batches(batches, schema=schema)
+    table = pa.Table.from_batches(batches)
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
 
 
@@ -375,6 +375,23 @@ COLUMNS = (
     "import_record_id",
 )
 
+#: The :data:`COLUMNS` that hold text (the others are ids, times, numbers and flags).
+TEXT_COLUMNS = tuple(
+    c
+    for c in COLUMNS
+    if c
+    not in (
+        "external_id",
+        "occurred_at",
+        "x",
+        "y",
+        "area_id",
+        "synthetic",
+        "content_hash",
+        "import_record_id",
+    )
+)
+
 HASHED = ("external_id", "occurred_at", "raw_type", "x", "y", "municipality_code", "title", "summary")
 
 
@@ -445,17 +462,7 @@ def incident_values(frame: pd.DataFrame, *, vendor: str, import_record_id: int |
     if (area < 0).all():
         constants["area_id"] = None
     texts = {}
-    for col in (
-        "source",
-        "raw_type",
-        "indicator",
-        "area_match",
-        "municipality_code",
-        "county_code",
-        "title",
-        "summary",
-        "url",
-    ):
+    for col in TEXT_COLUMNS:
         values = text(col)
         if values is None:
             constants[col] = ""
