@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from django.db import transaction
 
@@ -18,7 +19,7 @@ from problembild.core.imports import ImportResult, ProgressCallback
 from problembild.core.models import ImportRecord
 
 from .models import SYNTHETIC_SOURCE, Incident
-from .store import assign_areas, content_hash, exact_match_labels, write_incidents
+from .store import area_index, content_hash, exact_match_labels, write_incidents
 from .taxonomy import load_taxonomy
 
 SYNTHETIC_POPULATION_SOURCE = "Syntetisk (Problembild demo-data)"
@@ -80,10 +81,11 @@ def generate_demo_data(
     Incident.objects.filter(source=SYNTHETIC_SOURCE).delete()
     taxonomy = load_taxonomy()
     written = 0
+    index = area_index()  # built once, not per chunk
     for chunk in iter_incidents(areas, n=incidents, years=years, end=end, seed=seed):
         x = chunk["x"].to_numpy(dtype=float)
         y = chunk["y"].to_numpy(dtype=float)
-        area = assign_areas(x, y)
+        area = index.assign(x, y) if index is not None else np.full(len(x), -1, dtype=np.int64)
         frame = pd.DataFrame(
             {
                 "source": SYNTHETIC_SOURCE,

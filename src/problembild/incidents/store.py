@@ -23,7 +23,6 @@ __all__ = [
     "COLUMNS",
     "DuplicateChecker",
     "area_index",
-    "assign_areas",
     "content_hash",
     "exact_match_labels",
     "id_keys",
@@ -43,14 +42,6 @@ def area_index() -> AreaIndex | None:
     ids = np.array([pk for pk, _ in rows], dtype=np.int64)
     geoms = [shapely.from_wkb(bytes(wkb)) for _, wkb in rows]
     return AreaIndex(geoms, ids)
-
-
-def assign_areas(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Area id for each point (SWEREF99 TM metres), -1 where none or no coordinates."""
-    index = area_index()
-    if index is None or len(x) == 0:
-        return np.full(len(x), -1, dtype=np.int64)
-    return index.assign(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
 
 def _sorted_pairs(keys: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
