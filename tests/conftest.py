@@ -27,6 +27,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_register()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """No test sees another test's cached pages (the test settings use a per-process cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     """Create a user with a role at the org unit with ``unit_code``."""

@@ -183,6 +183,9 @@ def test_computed_area_page_in_english(client_for, analyst, rosengard_data):
         assert swedish not in html, swedish
     html = client.get("/?indicator=shootings&period=12m").content.decode()
     assert "Need index" in html and "Shootings" in html
+    region = area.org_unit.parent.parent
+    html = client.get(f"/units/{region.code}/").content.decode()
+    assert 'data-category="särskilt utsatt område">particularly vulnerable area</span>' in html
 
 
 @pytest.mark.django_db
@@ -191,3 +194,55 @@ def test_switching_back_to_swedish(client_for, analyst):
     client.post("/i18n/setlang/", {"language": "sv", "next": "/"})
     html = client.get("/").content.decode()
     assert '<html lang="sv">' in html and ">Översikt<" in html
+
+
+# --- category names: data in Swedish, shown in the active language ---------------------------
+
+CATEGORY_NAMES = {
+    "utsatt område": "vulnerable area",
+    "riskområde": "risk area",
+    "särskilt utsatt område": "particularly vulnerable area",
+}
+
+
+def test_category_label_maps_the_standard_categories_and_keeps_others():
+    from problembild.areas.choices import category_label
+
+    for sv, en in CATEGORY_NAMES.items():
+        assert category_label(sv, "en") == en and category_label(sv, "sv") == sv
+    assert category_label("nytt slags område", "en") == "nytt slags område"
+    assert category_label("", "en") == "" and category_label(None, "en") == ""
+
+
+@pytest.mark.django_db
+def test_category_names_in_english_and_swedish(client_for, analyst):
+    """Legend, filter options, badges, history, area page and map tooltips; values stay Swedish."""
+    alby = Area.objects.get(name="Alby")  # riskområde before, särskilt utsatt område in 2023
+    client = client_for(analyst)
+    overview = client.get("/").content.decode()
+    area = client.get(f"/areas/{alby.panel_id}/").content.decode()
+    for sv, en in CATEGORY_NAMES.items():
+        assert f'data-category="{sv}">{sv}</span>' in overview, sv
+        assert f'<option value="{sv}" >{sv}</option>' in overview, sv
+        assert en not in overview, en
+    assert 'data-category="riskområde">riskområde</span>' in area
+    assert "vulnerable area" not in area and "risk area" not in area
+
+    client = _in_english(client)
+    overview = client.get("/").content.decode()
+    area = client.get(f"/areas/{alby.panel_id}/").content.decode()
+    for sv, en in CATEGORY_NAMES.items():
+        assert f'data-category="{sv}">{en}</span>' in overview, en  # badge: value Swedish, text English
+        assert f'<option value="{sv}" >{en}</option>' in overview, en  # filter: value Swedish
+        assert f'aria-hidden="true"></span>{en}</li>' in overview, en  # legend
+        assert f">{sv}<" not in overview and f"({sv})" not in overview, sv
+    assert "particularly vulnerable area 2023</span>" in area
+    assert 'data-category="riskområde">risk area</span>' in area
+    assert ">riskområde<" not in area and ">särskilt utsatt område<" not in area
+    feature = next(
+        f for f in client.get("/geo/areas.geojson").json()["features"] if f["properties"]["name"] == "Alby"
+    )
+    assert feature["properties"]["category"] == "särskilt utsatt område"
+    assert feature["properties"]["category_label"] == "particularly vulnerable area"
+    printed = client.get(f"/areas/{alby.panel_id}/print/").content.decode()
+    assert "particularly vulnerable area (2023)." in printed

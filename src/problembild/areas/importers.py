@@ -18,6 +18,7 @@ import shapely
 from django.db.models import Max
 
 from problembild.analysis.spatial import area_weighted_overlay, inside_sweden
+from problembild.core.cache import register_changes
 from problembild.core.db import upsert
 from problembild.core.imports import (
     ImportFailed,
@@ -73,6 +74,7 @@ def _apply_mapping(props: dict, mapping: dict[str, str], known: Sequence[str]) -
     return out, unknown
 
 
+@register_changes()
 def import_areas(
     path: str | Path,
     *,
@@ -263,6 +265,7 @@ def import_areas(
     return result
 
 
+@register_changes()
 def import_population(
     path: str | Path,
     *,

@@ -18,6 +18,7 @@ import shapely
 from django.db import transaction
 from django.utils.text import slugify
 
+from problembild.core.cache import register_changes
 from problembild.core.db import upsert
 from problembild.core.models import OrgUnit
 
@@ -95,6 +96,7 @@ def municipality_of(geom: shapely.Geometry, codes: list[str], geoms: list[shapel
     return None
 
 
+@register_changes()  # one bump of the cached pages' register version, after the commit
 @transaction.atomic
 def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
     """Load (or re-check) the shipped register; idempotent."""

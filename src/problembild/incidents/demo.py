@@ -15,6 +15,7 @@ from django.db import transaction
 
 from problembild.analysis.synthetic import iter_incidents, synthetic_population
 from problembild.areas.models import Area, Population
+from problembild.core.cache import register_changes
 from problembild.core.imports import ImportResult, ProgressCallback
 from problembild.core.models import ImportRecord
 
@@ -41,6 +42,7 @@ def demo_areas() -> list[dict]:
     return out
 
 
+@register_changes()  # bulk_create sends no signals: bump the register version explicitly
 @transaction.atomic
 def generate_demo_data(
     *,

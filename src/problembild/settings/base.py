@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +89,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache of rendered page fragments (core/cache.py): files in the data directory, shared by every
+# worker process with no extra service. PROBLEMBILD_CACHE_URL may name another directory
+# (file:///path), a per-process cache (locmem://) or none (dummy://).
+_cache_url = os.environ.get("PROBLEMBILD_CACHE_URL", "")
+if _cache_url.startswith("locmem://"):
+    _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+elif _cache_url.startswith("dummy://"):
+    _cache = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+elif not _cache_url or _cache_url.startswith("file://"):
+    _cache = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": _cache_url.removeprefix("file://") or str(DATA_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+else:
+    raise ImproperlyConfigured(
+        f"PROBLEMBILD_CACHE_URL: use file:///path, locmem:// or dummy://, not {_cache_url!r}"
+    )
+CACHES = {"default": {**_cache, "TIMEOUT": 600}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

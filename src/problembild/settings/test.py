@@ -22,3 +22,6 @@ else:
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None
+
+# A per-process cache (xdist workers never share it); tests/conftest.py clears it before each test.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 600}}

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from problembild.analysis.vocabulary import ALL
-from problembild.areas.choices import CATEGORY_COLOURS
+from problembild.areas.choices import CATEGORY_COLOURS, category_label
 from problembild.areas.history import classification_matrix, round_changes
 from problembild.areas.models import Area, AssessmentRound, Municipality, Population
 from problembild.core.access import log_request
+from problembild.core.cache import cached_fragment, data_stamp
 from problembild.core.exports import export_table
 from problembild.core.models import AccessLogEntry, OrgUnit
 from problembild.core.scoping import require_unit_visible, visible_units
@@ -66,10 +69,15 @@ def _filters(request, areas):
     return areas, chosen, ignored, units
 
 
-def _overview_rows(request):
-    """The overview's areas after the filters, with their figures from the cache."""
+def _overview_scope(request):
+    """The user's areas, the overview's areas after the filters, the filters and the visible units."""
     base = Area.objects.for_user(request.user)
     areas, chosen, ignored, units = _filters(request, base.current())
+    return base, areas, chosen, ignored, units
+
+
+def _overview_table(areas, chosen):
+    """The overview's rows (areas with their figures from the cache) and the assessment rounds."""
     areas = (
         areas.with_current_category()
         .select_related("org_unit__parent__parent", "municipality")
@@ -99,45 +107,73 @@ def _overview_rows(request):
                 "required_officers": rule.get("required"),
             }
         )
+    return rows, rounds
+
+
+def _overview_rows(request):
+    """The overview's areas after the filters, with their figures from the cache."""
+    base, areas, chosen, ignored, units = _overview_scope(request)
+    rows, rounds = _overview_table(areas, chosen)
     return base, rows, rounds, chosen, ignored, units
 
 
 def overview(request):
-    """National overview scoped to the user's unit: map, indicator table, history."""
-    base, rows, rounds, chosen, ignored, units = _overview_rows(request)
+    """National overview scoped to the user's unit: map, indicator table, history.
+
+    Everything below the heading is the same for every user with the same areas, filters
+    and language, so it is rendered once per data stamp and kept in the cache
+    (core/cache.py); the page around it (user, unit, CSRF token, messages) is per request.
+    """
+    stamp = data_stamp()  # before any read of the data the fragment shows
+    base, areas, chosen, ignored, units = _overview_scope(request)
+    query = request.GET.copy().urlencode()
+    parts = {
+        "areas": list(base.order_by("pk").values_list("pk", flat=True)),
+        "units": sorted(units),
+        "chosen": chosen,
+        "ignored": ignored,
+        "query": query,
+        "tiles": settings.TILE_URL,
+    }
+
+    def render_body():
+        rows, rounds = _overview_table(areas, chosen)
+        html = render_to_string(
+            "web/_overview_body.html",
+            {
+                "rows": rows,
+                "rounds": rounds,
+                "latest": rounds[-1] if rounds else None,
+                "changes": round_changes(base),
+                "regions": sorted(
+                    (u for u in units.values() if u.kind == OrgUnit.Kind.REGION), key=lambda u: u.name
+                ),
+                "police_areas": sorted(
+                    (u for u in units.values() if u.kind == OrgUnit.Kind.POLICE_AREA), key=lambda u: u.name
+                ),
+                "chosen": chosen,
+                "ignored": ignored,
+                "colours": CATEGORY_COLOURS,
+                "empty_register": not Area.objects.exists(),
+                "indicators": indicator_choices(),
+                "periods": [(p, period_label(p)) for p in PERIOD_CHOICES],
+                "indicator_name": indicator_label(chosen["indicator"]),
+                "period_name": period_label(chosen["period"]),
+                "no_pictures": not AreaPicture.objects.exists(),
+                "query": query,
+                "tile_url": settings.TILE_URL,
+            },
+        )
+        return html, {"areas": len(rows)}
+
+    body = cached_fragment("overview", parts, render_body, stamp=stamp)
     log_request(
         request,
         AccessLogEntry.Action.VIEW,
         object_type="areas.area",
-        object_repr=f"overview ({len(rows)} areas)",
+        object_repr=f"overview ({body.meta['areas']} areas)",
     )
-    query = request.GET.copy()
-    return render(
-        request,
-        "web/overview.html",
-        {
-            "rows": rows,
-            "rounds": rounds,
-            "latest": rounds[-1] if rounds else None,
-            "changes": round_changes(base),
-            "regions": sorted(
-                (u for u in units.values() if u.kind == OrgUnit.Kind.REGION), key=lambda u: u.name
-            ),
-            "police_areas": sorted(
-                (u for u in units.values() if u.kind == OrgUnit.Kind.POLICE_AREA), key=lambda u: u.name
-            ),
-            "chosen": chosen,
-            "ignored": ignored,
-            "colours": CATEGORY_COLOURS,
-            "empty_register": not Area.objects.exists(),
-            "indicators": indicator_choices(),
-            "periods": [(p, period_label(p)) for p in PERIOD_CHOICES],
-            "indicator_name": indicator_label(chosen["indicator"]),
-            "period_name": period_label(chosen["period"]),
-            "no_pictures": not AreaPicture.objects.exists(),
-            "query": query.urlencode(),
-        },
-    )
+    return render(request, "web/overview.html", {"overview_body": body.html, "ignored": ignored})
 
 
 def overview_export(request, fmt: str):
@@ -428,6 +464,7 @@ def areas_geojson(request):
                     "panel_id": area.panel_id,
                     "name": area.name,
                     "category": area.current_category,
+                    "category_label": category_label(area.current_category),
                     "year": area.current_year,
                     "colour": CATEGORY_COLOURS.get(area.current_category or "", "#777777"),
                 },

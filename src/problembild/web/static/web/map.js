@@ -32,7 +32,7 @@
       },
       onEachFeature: function (f, lyr) {
         var p = f.properties;
-        lyr.bindTooltip(p.name + " – " + (p.category || "") + (p.year ? " (" + p.year + ")" : ""));
+        lyr.bindTooltip(p.name + " – " + (p.category_label || p.category || "") + (p.year ? " (" + p.year + ")" : ""));
         lyr.on("click", function () { window.location.href = areaUrl.replace("/0/", "/" + p.panel_id + "/"); });
         lyr.on("add", function () {
           var path = lyr.getElement && lyr.getElement();
