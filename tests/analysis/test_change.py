@@ -365,3 +365,13 @@ def test_control_flags_validation():
     with pytest.raises(ValueError, match="alpha must be below 1"):
         control_flags(weekly([1, 2]), alpha=1.0)
     assert control_flags(weekly([])).empty
+
+
+def test_fit_trend_on_a_nearly_separated_series_gives_no_wild_estimate():
+    """Two events in adjacent months of three years once overflowed exp() of the interval."""
+    counts = np.zeros(36)
+    counts[4] = counts[5] = 1
+    fit = fit_trend(counts, pd.date_range("2023-01-01", periods=36, freq="MS"), period="month")
+    assert fit.status in ("ok", "fit_failed")
+    if fit.ok:
+        assert math.isfinite(fit.ci_high) and fit.ci_high < 1e20

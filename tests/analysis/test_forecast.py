@@ -284,3 +284,38 @@ def test_nan_coordinates_rejected():
         forecast_grid([np.nan], [1.0], [1.0], bounds=BOUNDS, cell_size=CELL, at=10.0, horizon=7.0)
     with pytest.raises(ValueError, match=r"^t contains NaN"):
         forecast_grid([1.0], [1.0], [np.nan], bounds=BOUNDS, cell_size=CELL, at=10.0, horizon=7.0)
+
+
+def test_compare_methods_shared_history_equals_separate_kdes(monkeypatch):
+    """Binning the history once for all origins gives the same table as a KDE per forecast."""
+    from problembild.analysis import forecast
+
+    x, y, t = synthetic_history(5)
+    kwargs = dict(bounds=BOUNDS, cell_size=CELL, at=300.0, horizon=14.0, n_origins=3)
+    shared = compare_methods(x, y, t, **kwargs)
+
+    class NoSharing(forecast._PastDensities):
+        def density(self, cutoff, bandwidth, n_events):
+            return None
+
+    monkeypatch.setattr(forecast, "_PastDensities", NoSharing)
+    separate = compare_methods(x, y, t, **kwargs)
+    assert shared.attrs["winner"] == separate.attrs["winner"]
+    np.testing.assert_allclose(shared[["hit_rate", "pai", "pei"]], separate[["hit_rate", "pai", "pei"]])
+
+
+def test_past_densities_match_kde_grid_at_each_cutoff():
+    from problembild.analysis.forecast import _PastDensities
+
+    x, y, t = synthetic_history(6)
+    past = _PastDensities(Grid.from_bounds(BOUNDS, CELL), x, y, t)
+    for cutoff in (350.0, 100.0, 200.0, 420.0, 0.0):  # out of order: checkpoints are reused or not
+        before = t < cutoff
+        got = past.density(cutoff, 100.0, int(before.sum()))
+        want = (
+            kde_grid(x[before], y[before], bounds=BOUNDS, cell_size=CELL, bandwidth=100.0)
+            if before.any()
+            else np.zeros_like(got)
+        )
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-18)
+    assert past.density(200.0, 100.0, 3) is None  # another history: not answered from this one

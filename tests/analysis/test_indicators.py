@@ -196,3 +196,59 @@ def test_rank_dense_with_ties_groups_and_missing():
         rank([1, 2], groups=["x"])
     with pytest.raises(ValueError, match="values must be numeric"):
         rank(["high", "low"])
+
+
+def _reference_counts(frame, period, by, codes, first, last, keys):
+    """count_table by the plain pandas route: groupby, then merge onto the full grid."""
+    from problembild.analysis.periods import complete_periods, period_start
+
+    events = frame.assign(period_start=period_start(frame["occurred_at"], period))
+    lo, hi = period_start(first, period), period_start(last, period)
+    events = events[(events["period_start"] >= lo) & (events["period_start"] <= hi)]
+    key_frame = events[list(by)].drop_duplicates()
+    if keys is not None:
+        key_frame = pd.concat([key_frame, keys.astype(key_frame.dtypes.to_dict())]).drop_duplicates()
+    ordered = [c for c in (*INDICATOR_CODES, ALL) if c in codes]
+    grid = key_frame.merge(pd.DataFrame({"indicator": ordered}), how="cross").merge(
+        pd.DataFrame({"period_start": complete_periods(lo, hi, period)}), how="cross"
+    )
+    specific = events.groupby([*by, "indicator", "period_start"], dropna=False).size().rename("n")
+    total = events.groupby([*by, "period_start"], dropna=False).size().rename("n").reset_index()
+    counted = pd.concat([specific.reset_index(), total.assign(indicator=ALL)])
+    table = grid.merge(counted, on=[*by, "indicator", "period_start"], how="left")
+    table["count"] = table["n"].fillna(0).astype(np.int64)
+    table["_o"] = table["indicator"].map({c: i for i, c in enumerate(ordered)})
+    return table.sort_values([*by, "_o", "period_start"], na_position="last").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_count_table_equals_a_plain_groupby(seed):
+    """The bincount implementation against groupby + merge on random frames (NA keys, extras)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    area = pd.array(rng.integers(0, 6, n), dtype="Int64")
+    area[rng.random(n) < 0.2] = pd.NA
+    frame = pd.DataFrame(
+        {
+            "area_id": area,
+            "municipality": rng.choice(["0180", "1480", "1280"], n),
+            "indicator": rng.choice(list(INDICATOR_CODES), n),
+            "occurred_at": pd.to_datetime(rng.integers(1_640_000_000, 1_720_000_000, n), unit="s", utc=True),
+        }
+    )
+    period = ["week", "month", "quarter", "year"][seed % 4]
+    by = [("area_id",), ("municipality",), ("area_id", "municipality")][seed % 3]
+    codes = list(rng.choice([*INDICATOR_CODES, ALL], int(rng.integers(1, 10)), replace=False))
+    first, last = T("2022-06-15", tz="UTC"), T("2024-02-01", tz="UTC")
+    keys = None
+    if seed % 2:
+        keys = pd.DataFrame({"area_id": pd.array([7, 2], dtype="Int64"), "municipality": ["0999", "0180"]})
+        keys = keys[list(by)]
+    got = count_table(frame, period=period, by=by, indicators=codes, first=first, last=last, keys=keys)
+    want = _reference_counts(frame, period, by, codes, first, last, keys)
+    assert len(got) == len(want)
+    for col in by:
+        assert got[col].astype(object).tolist() == want[col].astype(object).tolist()
+    assert got["indicator"].tolist() == want["indicator"].tolist()
+    assert (got["period_start"].to_numpy() == want["period_start"].to_numpy()).all()
+    assert got["count"].tolist() == want["count"].tolist()

@@ -453,7 +453,9 @@ class TrendResult:
     status : str
         ``"ok"``; ``"too_few_periods"`` (fewer than 6); ``"all_zero"`` (no events);
         ``"too_few_events"`` (events in fewer than 2 periods, so the slope is not
-        identified); ``"fit_failed"`` (no model converged). Only ``"ok"`` has estimates.
+        identified); ``"fit_failed"`` (no model converged, or the slope or its interval is
+        beyond any plausible value, |log rate ratio| > 50 per year, as nearly separated
+        series give). Only ``"ok"`` has estimates.
     message : str
         One sentence on the status or the family chosen, for display.
     family : str
@@ -700,6 +702,17 @@ def fit_trend(
         note = f"Poisson (Pearson chi²/df {dispersion:.2f})"
     if fit is None:
         return TrendResult("fit_failed", "the model did not converge", fitted=nan_fit, trend=nan_fit, **base)
+    if not np.all(np.isfinite([*fit.params[:2], *fit.ci])) or max(abs(fit.params[1]), *np.abs(fit.ci)) > 50:
+        # Nearly separated data (e.g. events only in two adjacent months of three
+        # years) give a slope and interval the model cannot pin down: exp() of them is
+        # astronomically large or overflows. No estimate is better than a wild one.
+        return TrendResult(
+            "fit_failed",
+            "the trend is not identified (too few events spread over the period)",
+            fitted=nan_fit,
+            trend=nan_fit,
+            **base,
+        )
 
     fitted = np.empty(n)
     trend = np.empty(n)

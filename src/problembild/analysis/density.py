@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,24 @@ def _kde_on_grid(
     h: float,
 ) -> NDArray[np.float64]:
     """Unnormalised weighted kernel sum at the cell centres of ``grid``."""
+    lattice = _lattice(grid, h)
+    return _smooth(grid, lattice, _bin(lattice, x, y, w))
+
+
+@dataclass(frozen=True, slots=True)
+class _Lattice:
+    """The fine lattice the points are binned onto before smoothing (see :func:`kde_grid`)."""
+
+    x0: float
+    y0: float
+    spacing: float
+    nfx: int
+    nfy: int
+    pad: float
+    h: float
+
+
+def _lattice(grid: Grid, h: float) -> _Lattice:
     xc, yc = grid.centres()
     pad = _TRUNCATE * h
     spacing = max(h / _NODES_PER_BANDWIDTH, grid.cell_size / _MAX_NODES_PER_CELL)
@@ -142,33 +161,57 @@ def _kde_on_grid(
     n_nodes = (span_x / spacing + 2) * (span_y / spacing + 2)
     if n_nodes > _MAX_NODES:
         spacing *= math.sqrt(n_nodes / _MAX_NODES)
-    nfx = math.ceil(span_x / spacing) + 2
-    nfy = math.ceil(span_y / spacing) + 2
-    x0 = xc[0] - pad
-    y0 = yc[0] - pad
+    return _Lattice(
+        x0=float(xc[0] - pad),
+        y0=float(yc[0] - pad),
+        spacing=float(spacing),
+        nfx=math.ceil(span_x / spacing) + 2,
+        nfy=math.ceil(span_y / spacing) + 2,
+        pad=pad,
+        h=h,
+    )
 
-    ux = (x - x0) / spacing
-    uy = (y - y0) / spacing
+
+def _bin(
+    lat: _Lattice, x: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64] | None
+) -> NDArray[np.float64]:
+    """Linear binning of the points onto the lattice (flat, row-major ``(nfy, nfx)``).
+
+    Binning is additive: the sum of the binnings of two sets of points is the binning
+    of their union, which lets a caller bin a growing history in slices.
+    """
+    ux = (x - lat.x0) / lat.spacing
+    uy = (y - lat.y0) / lat.spacing
     ix = np.floor(ux)
     iy = np.floor(uy)
-    keep = (ix >= 0) & (ix <= nfx - 2) & (iy >= 0) & (iy <= nfy - 2)
+    keep = (ix >= 0) & (ix <= lat.nfx - 2) & (iy >= 0) & (iy <= lat.nfy - 2)
     fx = ux[keep] - ix[keep]
     fy = uy[keep] - iy[keep]
+    nfx = lat.nfx
     base = iy[keep].astype(np.int64) * nfx + ix[keep].astype(np.int64)
     wk = np.ones(base.size) if w is None else w[keep]
-    size = nfx * nfy
-    binned = np.bincount(base, weights=wk * (1 - fx) * (1 - fy), minlength=size)
+    size = nfx * lat.nfy
+    # float even for no points (bincount of nothing is an int array)
+    binned = np.bincount(base, weights=wk * (1 - fx) * (1 - fy), minlength=size).astype(
+        np.float64, copy=False
+    )
     binned += np.bincount(base + 1, weights=wk * fx * (1 - fy), minlength=size)
     binned += np.bincount(base + nfx, weights=wk * (1 - fx) * fy, minlength=size)
     binned += np.bincount(base + nfx + 1, weights=wk * fx * fy, minlength=size)
-    lattice = binned.reshape(nfy, nfx)
+    return binned
 
+
+def _smooth(grid: Grid, lat: _Lattice, binned: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The Gaussian kernel sum at the cell centres from the binned lattice."""
+    xc, yc = grid.centres()
+    lattice = binned.reshape(lat.nfy, lat.nfx)
+    h, spacing = lat.h, lat.spacing
     # Linear binning spreads a point over two nodes, which adds u(1-u)·spacing² of
     # variance per axis (mean spacing²/6 for uniform u); narrowing the kernel by the
     # mean removes the first-order bias of binning.
     h_eff = math.sqrt(max(h * h - spacing * spacing / 6.0, 0.25 * h * h))
-    ax = _kernel_matrix(xc, x0, spacing, nfx, h_eff, pad)
-    ay = _kernel_matrix(yc, y0, spacing, nfy, h_eff, pad)
+    ax = _kernel_matrix(xc, lat.x0, spacing, lat.nfx, h_eff, lat.pad)
+    ay = _kernel_matrix(yc, lat.y0, spacing, lat.nfy, h_eff, lat.pad)
     # (ax @ lattice.T) is (nx, nfy); ay @ its transpose gives (ny, nx).
     along_x = np.asarray(ax @ np.ascontiguousarray(lattice.T))
     out = np.asarray(ay @ np.ascontiguousarray(along_x.T))

@@ -9,6 +9,7 @@ ends at ``at``. Scores are laid out like :func:`problembild.analysis.density.kde
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.signal import fftconvolve
 
 from ._validation import as_1d_float, positive, same_length
-from .density import kde_grid
+from .density import _bin, _lattice, _smooth, kde_grid
 from .evaluation import COVERAGES, backtest, evaluate
 from .grid import Grid, days_scalar, to_days
 from .hotspots import disk_offsets
@@ -103,9 +104,58 @@ def _tie_break(primary: NDArray[np.float64], secondary: NDArray[np.float64]) -> 
     return primary + (0.5 * gap) * (secondary / top) * (1 - 1e-9)
 
 
+class _PastDensities:
+    """Long-term densities of one history cut off at many origins, binned once.
+
+    A backtest asks for the KDE of "every event before the origin" at many origins and
+    bandwidths; those histories are nested, and binning (the per-event part of
+    :func:`kde_grid`) is additive, so the events are sorted by time and each lattice is
+    the one of a shorter history plus the events in between. The result equals
+    :func:`kde_grid` up to floating-point summation order.
+    """
+
+    def __init__(
+        self, grid: Grid, x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.float64]
+    ) -> None:
+        order = np.argsort(t, kind="stable")
+        self.grid = grid
+        self.x, self.y, self.t = x[order], y[order], t[order]
+        self._binned: dict[float, list[tuple[int, NDArray[np.float64]]]] = {}
+
+    def density(self, cutoff: float, bandwidth: float, n_events: int) -> NDArray[np.float64] | None:
+        """KDE of the events before ``cutoff``; None unless there are ``n_events`` of them."""
+        n = int(np.searchsorted(self.t, cutoff, side="left"))
+        if n != n_events:
+            return None  # not this history: the caller computes it directly
+        if n == 0:
+            return np.zeros(self.grid.shape)
+        lattice = _lattice(self.grid, bandwidth)
+        known = self._binned.setdefault(bandwidth, [])
+        start, base = max(((m, b) for m, b in known if m <= n), key=lambda mb: mb[0], default=(0, None))
+        binned = _bin(lattice, self.x[start:n], self.y[start:n], None)
+        if base is not None:
+            binned += base
+        known.append((n, binned))
+        return _smooth(self.grid, lattice, binned) / n
+
+
+#: The history a running :func:`compare_methods` shares between its forecasts.
+_PAST: ContextVar[_PastDensities | None] = ContextVar("problembild_past_densities", default=None)
+
+
 def _long_term(
-    grid: Grid, x: NDArray[np.float64], y: NDArray[np.float64], bandwidth: float
+    grid: Grid,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    bandwidth: float,
+    cutoff: float | None = None,
 ) -> NDArray[np.float64]:
+    """KDE of the events (those before ``cutoff`` of the shared history, when one is set)."""
+    past = _PAST.get()
+    if past is not None and cutoff is not None and past.grid == grid:
+        out = past.density(cutoff, bandwidth, len(x))
+        if out is not None:
+            return out
     return kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=bandwidth)
 
 
@@ -282,11 +332,11 @@ def forecast_grid(
             weight, bandwidth, radius = choice.weight, choice.bandwidth, choice.radius
         else:
             weight = opts.weight
-        long_term = _normalise(_long_term(grid, xa, ya, bandwidth))
+        long_term = _normalise(_long_term(grid, xa, ya, bandwidth, at_days))
         recent = _normalise(_prospective(grid, xa, ya, ta, at_days, radius, opts.lookback))
         return _tie_break(weight * long_term + (1 - weight) * recent, long_term)
 
-    long_term = _long_term(grid, xa, ya, bandwidth)
+    long_term = _long_term(grid, xa, ya, bandwidth, at_days)
     if method == "long_term":
         return long_term
     if method == "naive":
@@ -359,7 +409,7 @@ def _select(
             continue
         usable += 1
         for a, s in enumerate(scales):
-            lt = _normalise(_long_term(grid, x[past], y[past], s * cs))
+            lt = _normalise(_long_term(grid, x[past], y[past], s * cs, origin))
             pr = _normalise(_prospective(grid, x[past], y[past], t[past], origin, 2 * s * cs, opts.lookback))
             for b, w in enumerate(BLEND_WEIGHTS):
                 scores = _tie_break(w * lt + (1 - w) * pr, lt)
@@ -444,18 +494,26 @@ def compare_methods(
         raise ValueError(f"n_origins must be an integer >= 1, got {n_origins!r}")
     grid, xa, ya, ta, at_days, h = _prepare(x, y, t, bounds, cell_size, at, horizon)
     origins = [at_days - k * h for k in range(int(n_origins), 0, -1)]
-    detail = backtest(
-        xa,
-        ya,
-        ta,
-        bounds=grid.bounds,
-        cell_size=grid.cell_size,
-        origins=origins,
-        horizon=h,
-        methods=list(METHODS),
-        coverages=tuple(sorted({*coverages, _SELECTION_COVERAGE})),
-        **options,
-    )
+    token = _PAST.set(_PastDensities(grid, xa, ya, ta))
+    try:
+        detail = backtest(
+            xa,
+            ya,
+            ta,
+            bounds=grid.bounds,
+            cell_size=grid.cell_size,
+            origins=origins,
+            horizon=h,
+            methods=list(METHODS),
+            coverages=tuple(sorted({*coverages, _SELECTION_COVERAGE})),
+            **options,
+        )
+    finally:
+        _PAST.reset(token)
+    return _summarise(detail, coverages)
+
+
+def _summarise(detail: pd.DataFrame, coverages: tuple[float, ...]) -> pd.DataFrame:
     valid = detail[detail["n_actual"] > 0]
     summary = (
         valid.groupby(["method", "coverage"], sort=False)[["hit_rate", "pai", "pei"]]

@@ -20,7 +20,7 @@ from .indicators import check_indicator_codes, indicator_order, require_columns
 from .periods import to_local
 from .vocabulary import ALL
 
-__all__ = ["WEEKDAYS", "hour_of_week", "hour_of_week_table"]
+__all__ = ["WEEKDAYS", "hour_of_week", "hour_of_week_cells", "hour_of_week_table"]
 
 #: Row labels of :func:`hour_of_week` (ISO order, Monday first), Swedish abbreviations.
 WEEKDAYS: Final[tuple[str, ...]] = ("mån", "tis", "ons", "tor", "fre", "lör", "sön")
@@ -33,6 +33,29 @@ def _cells(timestamps: Any, name: str) -> NDArray[np.intp]:
     if missing:
         raise ValueError(f"{name} has {missing} missing time(s)")
     return np.asarray(local.day_of_week * 24 + local.hour, dtype=np.intp)
+
+
+def hour_of_week_cells(timestamps: Any) -> NDArray[np.intp]:
+    """Cell of each incident in the hour-of-week matrix: ``weekday * 24 + local hour``.
+
+    Parameters
+    ----------
+    timestamps : array-like of datetimes
+        As for :func:`hour_of_week`.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Values 0-167 (Monday 00 is 0, Sunday 23 is 167); ``np.bincount(cells,
+        minlength=168).reshape(7, 24)`` is :func:`hour_of_week`. Useful to count many
+        groups in one pass.
+
+    Raises
+    ------
+    ValueError
+        On missing or non-datetime timestamps.
+    """
+    return _cells(timestamps, "timestamps")
 
 
 def hour_of_week(timestamps: Any, weights: ArrayLike | None = None) -> NDArray[Any]:

@@ -2,21 +2,31 @@
 
 Ten million incidents must load in seconds and little memory, so this avoids the ORM
 and Python objects per row: the database converts times to epoch seconds and indicator
-codes to small integers, and rows arrive in chunks that go straight into arrays.
+codes to small integers. On SQLite the rows are read column-wise into Arrow by the ADBC
+driver, in two id ranges on two threads (about 3.5 s for ten million rows, against 21 s
+through Python tuples); elsewhere, and inside a transaction that another connection
+could not see, they arrive through Django's cursor in chunks that go straight into arrays.
 """
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 
 from problembild.analysis.vocabulary import INDICATOR_CODES
+from problembild.core.db import sql_literal
 from problembild.incidents.models import Incident
 
 CHUNK = 500_000
+#: Threads (SQLite connections) of the column-wise read.
+READERS = 2
+_COLUMNS = ("id", "area", "indicator", "t", "x", "y", "synthetic", "source", "no_xy")
 
 
 @dataclass
@@ -47,21 +57,18 @@ class IncidentArrays:
     def times(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self.t.astype("datetime64[s]")).tz_localize("UTC")
 
-    def frame(self) -> pd.DataFrame:
-        """The long incident frame the analytics' count functions read."""
+    def frame(self, local: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+        """The long incident frame the analytics' count functions read.
+
+        ``local``: the times already in local time (naive), to convert only once.
+        """
         return pd.DataFrame(
             {
                 "area_id": pd.arrays.IntegerArray(self.area.astype(np.int64), mask=self.area < 0),
                 "indicator": pd.Categorical.from_codes(self.indicator, categories=list(INDICATOR_CODES)),
-                "occurred_at": self.times(),
+                "occurred_at": self.times() if local is None else local,
             }
         )
-
-
-def _epoch_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
-    return f"CAST(strftime('%%s', {column}) AS INTEGER)"  # %% : the query has parameters
 
 
 def source_names() -> list[str]:
@@ -69,40 +76,117 @@ def source_names() -> list[str]:
     return sorted(Incident.objects.order_by().values_list("source", flat=True).distinct())
 
 
-def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
-    """Every incident that counts in an indicator and is placed (exact area or coordinates).
+def _select(epoch: str, source_values: list[str]) -> str:
+    """The query: one row per counted incident, every column a number.
 
-    ``source`` codes index ``sources`` (default: :func:`source_names`); -1 for others.
+    Missing coordinates come as 0 with a flag, so every column has one type from the
+    first row on (the Arrow reader takes a column's type from its first values).
+    ``source_values`` are the SQL of the source names: placeholders or literals.
     """
     table = Incident._meta.db_table
-    sources = source_names() if sources is None else sources
     case = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(INDICATOR_CODES))
-    source_case = " ".join(f"WHEN %s THEN {i}" for i in range(len(sources)))
-    source_sql = f"CASE source {source_case} ELSE -1 END" if sources else "-1"
-    sql = (
+    source_case = " ".join(f"WHEN {value} THEN {i}" for i, value in enumerate(source_values))
+    source_sql = f"CASE source {source_case} ELSE -1 END" if source_values else "-1"
+    return (
         f"SELECT id, CASE WHEN area_match = 'exact' THEN area_id ELSE -1 END, "
-        f"CASE indicator {case} ELSE -1 END, {_epoch_sql('occurred_at')}, x, y, "
-        f"CASE WHEN synthetic THEN 1 ELSE 0 END, {source_sql} FROM {table} "
+        f"CASE indicator {case} ELSE -1 END, {epoch}, COALESCE(x, 0.0), COALESCE(y, 0.0), "
+        f"CASE WHEN synthetic THEN 1 ELSE 0 END, {source_sql}, "
+        f"CASE WHEN x IS NULL OR y IS NULL THEN 1 ELSE 0 END FROM {table} "
         f"WHERE indicator <> '' AND (area_match = 'exact' OR x IS NOT NULL)"
     )
+
+
+def _sqlite_file() -> Path | None:
+    """The SQLite database file when another connection sees what Django's sees."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if name.startswith("file:") or name == ":memory:" or "mode=memory" in name:
+        return None
+    path = Path(name)
+    return path if path.is_file() else None
+
+
+def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
+    """Run ``sql`` over id ranges on :data:`READERS` threads; return the columns as arrays."""
+    import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow as pa
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {Incident._meta.db_table}")
+        lo, hi = cursor.fetchone()
+    if lo is None:
+        return {c: np.empty(0, dtype=np.float64 if c in ("x", "y") else np.int64) for c in _COLUMNS}
+    edges = np.linspace(lo - 1, hi, READERS + 1).round().astype(np.int64)
+
+    def part(bounds: tuple[int, int]) -> pa.Table:
+        with adbc.connect(str(path)) as con, con.cursor() as cur:
+            # Opening a WAL database can meet a moment's lock (another reader setting up
+            # the shared index): wait for it like Django's connections do.
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.fetchall()
+            cur.execute(f"{sql} AND id > {int(bounds[0])} AND id <= {int(bounds[1])}")
+            return cur.fetch_arrow_table()
+
+    # The driver leaves Python's lock while SQLite steps, so threads do read in parallel.
+    with ThreadPoolExecutor(READERS) as pool:
+        parts = list(pool.map(part, itertools.pairwise(edges)))
+    columns = {}
+    for i, name in enumerate(_COLUMNS):
+        chunks = [p.column(i) for p in parts if p.num_rows]
+        if not chunks:
+            columns[name] = np.empty(0, dtype=np.float64 if name in ("x", "y") else np.int64)
+            continue
+        arrays = [c.to_numpy() for c in chunks]
+        columns[name] = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+    return columns
+
+
+def _read_cursor(sql: str, params: list[str]) -> dict[str, np.ndarray]:
     parts: list[np.ndarray] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(sources))
+        cursor.execute(sql, params)
         while True:
             rows = cursor.fetchmany(CHUNK)
             if not rows:
                 break
             parts.append(np.array(rows, dtype=np.float64))
-    data = np.concatenate(parts) if parts else np.empty((0, 8))
-    keep = data[:, 2] >= 0  # indicators the vocabulary knows (a stale taxonomy is ignored)
-    data = data[keep]
+    data = np.concatenate(parts) if parts else np.empty((0, len(_COLUMNS)))
+    return {name: data[:, i] for i, name in enumerate(_COLUMNS)}
+
+
+def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
+    """Every incident that counts in an indicator and is placed (exact area or coordinates).
+
+    ``source`` codes index ``sources`` (default: :func:`source_names`); -1 for others.
+    """
+    sources = source_names() if sources is None else sources
+    path = _sqlite_file()
+    if path is not None:
+        columns = _read_sqlite(path, _select("unixepoch(occurred_at)", [sql_literal(s) for s in sources]))
+    else:
+        if connection.vendor == "postgresql":
+            epoch = "CAST(EXTRACT(EPOCH FROM occurred_at) AS BIGINT)"
+        else:
+            epoch = "CAST(strftime('%%s', occurred_at) AS INTEGER)"  # %% : the query has parameters
+        columns = _read_cursor(_select(epoch, ["%s"] * len(sources)), list(sources))
+    keep = columns["indicator"] >= 0  # indicators the vocabulary knows (a stale taxonomy is ignored)
+    no_xy = columns["no_xy"][keep] > 0
+    x = columns["x"][keep].astype(np.float64)
+    y = columns["y"][keep].astype(np.float64)
+    x[no_xy] = np.nan
+    y[no_xy] = np.nan
     return IncidentArrays(
-        id=data[:, 0].astype(np.int64),
-        area=data[:, 1].astype(np.int64),
-        indicator=data[:, 2].astype(np.int8),
-        t=data[:, 3].astype(np.int64),
-        x=data[:, 4],
-        y=data[:, 5],
-        synthetic=data[:, 6] > 0,
-        source=data[:, 7].astype(np.int16),
+        id=columns["id"][keep].astype(np.int64),
+        area=columns["area"][keep].astype(np.int64),
+        indicator=columns["indicator"][keep].astype(np.int8),
+        t=columns["t"][keep].astype(np.int64),
+        x=x,
+        y=y,
+        synthetic=columns["synthetic"][keep] > 0,
+        source=columns["source"][keep].astype(np.int16),
     )

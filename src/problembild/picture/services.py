@@ -42,7 +42,7 @@ from problembild.incidents.models import AreaMatch, Incident
 
 from .loading import IncidentArrays, load_incidents, source_names
 from .models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
-from .space import Points, SpaceSettings, area_spaces
+from .space import Points, SpaceJobs, SpaceSettings
 
 #: Bumped when the content of the cached documents changes, so a refresh recomputes all.
 PICTURE_VERSION = 1
@@ -95,16 +95,18 @@ def _harm_weights() -> need.HarmWeights:
     return need.load_weights(settings.HARM_WEIGHTS_FILE)
 
 
-def _fingerprints(options: RefreshOptions) -> dict[int, str]:
-    """A hash per area of what its picture is computed from."""
-    rows = (
-        Incident.objects.counted()
-        .filter(area_match=AreaMatch.EXACT)
-        .values("area_id")
-        .annotate(n=Count("id"), last=Max("id"))
-    )
-    stats = {r["area_id"]: (r["n"], r["last"]) for r in rows}
-    around = Incident.objects.counted().filter(x__isnull=False).aggregate(n=Count("id"), last=Max("id"))
+def _fingerprints(options: RefreshOptions, data: IncidentArrays) -> dict[int, str]:
+    """A hash per area of what its picture is computed from.
+
+    The incident part comes from the loaded arrays (count and highest id per area, of
+    all placed incidents, of the approximate matches): aggregate queries over ten
+    million rows took seconds.
+    """
+    inside = data.area >= 0
+    per_area = pd.Series(data.id[inside]).groupby(data.area[inside]).agg(["size", "max"])
+    stats = {int(a): (int(r["size"]), int(r["max"])) for a, r in per_area.iterrows()}
+    placed = ~np.isnan(data.x)
+    around = {"n": int(placed.sum()), "last": int(data.id[placed].max()) if placed.any() else None}
     approx = Incident.objects.filter(area_match=AreaMatch.APPROXIMATE).aggregate(
         n=Count("id"), last=Max("id")
     )
@@ -327,156 +329,149 @@ def refresh(
     areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
     current = {a.pk: a for a in Area.objects.current().with_current_category()}
     pop = _population()
-    fingerprints = _fingerprints(options)
+    fingerprints = _fingerprints(options, data)
     previous = {p.area_id: p for p in AreaPicture.objects.all()}
-
-    # Counts per area and period (exact matches only).
-    t0 = time.perf_counter()
-    in_area = data.take(np.flatnonzero(data.area >= 0))
-    frame = in_area.frame()
-    first = frame["occurred_at"].min() if len(frame) else as_of - pd.DateOffset(years=1)
-    last = as_of - pd.Timedelta(seconds=1)
-    keys = pd.Index([a.pk for a in areas], name="area_id")
-    area_counts: dict[str, pd.DataFrame] = {}
-    for period in PERIODS_STORED:
-        area_counts[period] = indicators.count_table(
-            frame, period=period, by=("area_id",), first=first, last=last, keys=keys
-        )
-    # Municipality totals for shares and the "rest of the municipality" comparison.
-    muni = _area_municipality(areas, data)
-    mframe = pd.DataFrame(
-        {
-            "municipality": muni,
-            "indicator": pd.Categorical.from_codes(data.indicator, categories=list(INDICATOR_CODES)),
-            "occurred_at": data.times(),
-        }
-    )
-    mframe = mframe[mframe["municipality"] != ""]
-    muni_counts = {
-        p: indicators.count_table(mframe, period=p, by=("municipality",), first=first, last=last)
-        for p in ("month", "quarter", "year")
+    reused = {
+        pk: old
+        for pk, old in previous.items()
+        if not full and old.fingerprint == fingerprints.get(pk, "") and "trends" in old.data
     }
-    timings["counts"] = time.perf_counter() - t0
-    area_muni = {a.pk: a.municipality_id or "" for a in areas}
+
+    # The hot spots and forecasts of the areas to recompute are the expensive part: they
+    # start first, in worker processes, and are collected when everything else is done.
+    t_space = time.perf_counter()
+    tasks = _space_tasks([a for a in areas if a.pk not in reused], data, options)
+    with SpaceJobs(tasks, as_of, options.space_settings()) as space_jobs:
+        del tasks
+        timings["space_start"] = time.perf_counter() - t_space
+
+        # Counts per area and period (exact matches only), in local time converted once.
+        t0 = time.perf_counter()
+        local = periods.to_local(data.times())
+        inside = np.flatnonzero(data.area >= 0)
+        in_area = data.take(inside)
+        in_local = local[inside]
+        frame = in_area.frame(in_local)
+        first = in_local.min() if len(in_local) else (as_of - pd.DateOffset(years=1)).tz_localize(None)
+        last = (as_of - pd.Timedelta(seconds=1)).tz_localize(None)
+        keys = pd.Index([a.pk for a in areas], name="area_id")
+        area_counts: dict[str, pd.DataFrame] = {}
+        for period in PERIODS_STORED:
+            area_counts[period] = indicators.count_table(
+                frame, period=period, by=("area_id",), first=first, last=last, keys=keys
+            )
+        # Municipality totals for shares and the "rest of the municipality" comparison.
+        muni = _area_municipality(areas, data)
+        near = muni != ""
+        mframe = pd.DataFrame(
+            {
+                "municipality": muni[near],
+                "indicator": pd.Categorical.from_codes(
+                    data.indicator[near], categories=list(INDICATOR_CODES)
+                ),
+                "occurred_at": local[near],
+            }
+        )
+        muni_counts = {
+            p: indicators.count_table(mframe, period=p, by=("municipality",), first=first, last=last)
+            for p in ("month", "quarter", "year")
+        }
+        del frame, mframe, muni
+        timings["counts"] = time.perf_counter() - t0
+        area_muni = {a.pk: a.municipality_id or "" for a in areas}
+
+        t0 = time.perf_counter()
+        values = _value_rows(area_counts, pop, muni_counts, area_muni)
+        with transaction.atomic():
+            _write_values(values)
+        timings["indicator_values"] = time.perf_counter() - t0
+
+        # Last 12 complete months: the window for key comparisons, need and ranks.
+        t0 = time.perf_counter()
+        monthly = area_counts["month"]
+        month_starts = sorted(monthly["period_start"].unique())
+        window = month_starts[-12:]
+        win = monthly[monthly["period_start"].isin(window)]
+        win_sum = win.groupby(["area_id", "indicator"], observed=True)["count"].sum().reset_index()
+        weights = _harm_weights()
+        need_table = need.need_index(win_sum[win_sum["indicator"] != ALL], pop, weights)
+        need_table = need_table.set_index("area_id") if "area_id" in need_table.columns else need_table
+        rates_win = indicators.rates(win_sum, pop)
+        cat_of = {pk: getattr(a, "current_category", None) for pk, a in current.items()}
+        ranks = {}
+        for code, rows in rates_win.groupby("indicator", observed=True):
+            s = rows.set_index("area_id")["rate"].where(rows.set_index("area_id")["rate_available"])
+            ranked = indicators.rank(s, groups=pd.Series({k: cat_of.get(k) or "" for k in s.index}))
+            ranks[str(code)] = ranked
+        cat_mean = (
+            rates_win.assign(category=rates_win["area_id"].map(cat_of))
+            .groupby(["category", "indicator"], observed=True)["rate"]
+            .mean()
+        )
+        sources = _sources(data, names)
+        how = _hour_of_week(in_area, in_local, areas)
+        loaded = len(data)
+        del data, local, in_area, in_local
+        timings["comparisons"] = time.perf_counter() - t0
+
+        # Every area's document but its space part, which the workers are still computing.
+        summary = RefreshSummary(incidents=loaded, as_of=as_of.date().isoformat())
+        docs: dict[int, dict] = {}
+        t_trend = 0.0
+        week = area_counts["week"]
+        for area in areas:
+            old = reused.get(area.pk)
+            doc: dict = {"version": PICTURE_VERSION, "as_of": as_of.date().isoformat()}
+            a_month = monthly[monthly["area_id"] == area.pk]
+            if old is not None:
+                for k in ("trends", "unusual_weeks", "hour_of_week", "space"):
+                    doc[k] = old.data.get(k)
+                summary.areas_unchanged += 1
+            else:
+                t1 = time.perf_counter()
+                doc["trends"] = _trends(a_month)
+                doc["unusual_weeks"] = _unusual_weeks(week[week["area_id"] == area.pk])
+                doc["hour_of_week"] = how[area.pk]
+                t_trend += time.perf_counter() - t1
+                summary.areas_recomputed += 1
+            doc.update(
+                _cheap_parts(
+                    area, a_month, window, pop, need_table, ranks, cat_of, cat_mean, muni_counts, rates_win
+                )
+            )
+            doc["sources"] = sources.get(area.pk, {"by_source": []})
+            docs[area.pk] = doc
+        timings["trends_and_time"] = t_trend
+
+        t0 = time.perf_counter()
+        summary.units = _refresh_units(areas, monthly, pop, as_of, need_table)
+        timings["units"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        spaces = space_jobs.result(progress=lambda n, k: tick("hot spots", n, k))
+        timings["space_wait"] = time.perf_counter() - t0
+    timings["space_and_forecast"] = time.perf_counter() - t_space
 
     t0 = time.perf_counter()
-    values = _value_rows(area_counts, pop, muni_counts, area_muni)
-    with transaction.atomic():
-        _write_values(values)
-    timings["indicator_values"] = time.perf_counter() - t0
-
-    # Last 12 complete months: the window for key comparisons, need and ranks.
-    monthly = area_counts["month"]
-    month_starts = sorted(monthly["period_start"].unique())
-    window = month_starts[-12:]
-    win = monthly[monthly["period_start"].isin(window)]
-    win_sum = win.groupby(["area_id", "indicator"], observed=True)["count"].sum().reset_index()
-    weights = _harm_weights()
-    need_table = need.need_index(win_sum[win_sum["indicator"] != ALL], pop, weights)
-    need_table = need_table.set_index("area_id") if "area_id" in need_table.columns else need_table
-    rates_win = indicators.rates(win_sum, pop)
-    cat_of = {pk: getattr(a, "current_category", None) for pk, a in current.items()}
-    ranks = {}
-    for code, rows in rates_win.groupby("indicator", observed=True):
-        s = rows.set_index("area_id")["rate"].where(rows.set_index("area_id")["rate_available"])
-        ranked = indicators.rank(s, groups=pd.Series({k: cat_of.get(k) or "" for k in s.index}))
-        ranks[str(code)] = ranked
-    cat_mean = (
-        rates_win.assign(category=rates_win["area_id"].map(cat_of))
-        .groupby(["category", "indicator"], observed=True)["rate"]
-        .mean()
-    )
-
-    sources = _sources(data, names)
-
-    # Per-area documents: first the hot spots and forecasts of the areas to recompute
-    # (the expensive part, spread over processes), then everything else area by area.
-    sort_x = np.argsort(data.x, kind="stable")
-    xs_sorted = data.x[sort_x]
     total = len(areas)
-    summary = RefreshSummary(incidents=len(data), as_of=as_of.date().isoformat())
-    reused: dict[int, AreaPicture] = {}
-    tasks = []
-    margin = options.buffer + 6 * options.bandwidth
-    for area in areas:
-        old = previous.get(area.pk)
-        if (
-            not full
-            and old is not None
-            and old.fingerprint == fingerprints.get(area.pk, "")
-            and "trends" in old.data
-        ):
-            reused[area.pk] = old
-            continue
-        shape = area.shape
-        if shape is None:
-            continue
-        bx0, by0, bx1, by1 = shape.bounds
-        lo = np.searchsorted(xs_sorted, bx0 - margin)
-        hi = np.searchsorted(xs_sorted, bx1 + margin, side="right")
-        cand = sort_x[lo:hi]
-        yy = data.y[cand]
-        cand = np.sort(cand[(yy >= by0 - margin) & (yy <= by1 + margin)])
-        tasks.append((area.pk, shape, Points(x=data.x[cand], y=data.y[cand], t=data.t[cand])))
-    t1 = time.perf_counter()
-    spaces = area_spaces(
-        tasks, as_of, options.space_settings(), progress=lambda n, k: tick("hot spots", n, k)
-    )
-    t_space = time.perf_counter() - t1
-    t_trend = 0.0
     for n, area in enumerate(areas, 1):
-        fp = fingerprints.get(area.pk, "")
-        old = reused.get(area.pk)
-        doc: dict = {"version": PICTURE_VERSION, "as_of": as_of.date().isoformat()}
-        a_month = monthly[monthly["area_id"] == area.pk]
-        if old is not None:
-            for k in ("trends", "unusual_weeks", "hour_of_week", "space"):
-                doc[k] = old.data.get(k)
-            summary.areas_unchanged += 1
-        else:
-            t1 = time.perf_counter()
-            doc["trends"] = _trends(a_month)
-            a_week = area_counts["week"][area_counts["week"]["area_id"] == area.pk]
-            doc["unusual_weeks"] = _unusual_weeks(a_week)
-            sel = in_area.area == area.pk
-            hw = {}
-            times = in_area.times()[sel]
-            inds = in_area.indicator[sel]
-            hw[ALL] = timepattern.hour_of_week(times).tolist() if len(times) else [[0] * 24 for _ in range(7)]
-            for i, code in enumerate(INDICATOR_CODES):
-                m = inds == i
-                hw[code] = (
-                    timepattern.hour_of_week(times[m]).tolist() if m.any() else [[0] * 24 for _ in range(7)]
-                )
-            doc["hour_of_week"] = hw
-            t_trend += time.perf_counter() - t1
+        doc = docs[area.pk]
+        if area.pk not in reused:
             doc["space"] = spaces.get(
                 area.pk, {"status": "no_boundary", "message": "Området saknar gräns.", "cells": []}
             )
-            summary.areas_recomputed += 1
-        doc.update(
-            _cheap_parts(
-                area, a_month, window, pop, need_table, ranks, cat_of, cat_mean, muni_counts, rates_win
-            )
-        )
-        doc["sources"] = sources.get(area.pk, {"by_source": []})
-        need_value = doc["need"].get("need_index")
         AreaPicture.objects.update_or_create(
             area=area,
             defaults={
-                "fingerprint": fp,
+                "fingerprint": fingerprints.get(area.pk, ""),
                 "data": _jsonable(doc),
                 "computed_at": timezone.now(),
-                "need_index": need_value,
+                "need_index": doc["need"].get("need_index"),
             },
         )
         tick("areas", n, total)
-    timings["trends_and_time"] = t_trend
-    timings["space_and_forecast"] = t_space
+    timings["write_pictures"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    summary.units = _refresh_units(areas, monthly, pop, as_of, need_table)
-    timings["units"] = time.perf_counter() - t0
     summary.indicator_values = len(values)
     summary.seconds = time.perf_counter() - started
     summary.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -488,6 +483,44 @@ def refresh(
     run.settings = _jsonable({**options.key(), "timings": summary.timings, "as_of_used": summary.as_of})
     run.save()
     return summary
+
+
+def _space_tasks(areas: list[Area], data: IncidentArrays, options: RefreshOptions) -> list[tuple]:
+    """(area id, boundary, incidents near it) for each area with a boundary."""
+    order = np.argsort(data.x, kind="stable")
+    xs = data.x[order]
+    margin = options.buffer + 6 * options.bandwidth
+    tasks = []
+    for area in areas:
+        shape = area.shape
+        if shape is None:
+            continue
+        bx0, by0, bx1, by1 = shape.bounds
+        cand = order[np.searchsorted(xs, bx0 - margin) : np.searchsorted(xs, bx1 + margin, side="right")]
+        yy = data.y[cand]
+        cand = np.sort(cand[(yy >= by0 - margin) & (yy <= by1 + margin)])
+        tasks.append((area.pk, shape, Points(x=data.x[cand], y=data.y[cand], t=data.t[cand])))
+    return tasks
+
+
+def _hour_of_week(in_area: IncidentArrays, local: pd.DatetimeIndex, areas: list[Area]) -> dict[int, dict]:
+    """Per area: the 7 x 24 weekday-hour counts of all incidents and of each indicator.
+
+    One bincount over (area, indicator, weekday-hour) for every area at once.
+    """
+    cells = timepattern.hour_of_week_cells(local)
+    position = {a.pk: i for i, a in enumerate(areas)}
+    pos = pd.Series(in_area.area).map(position).to_numpy()
+    known = ~pd.isna(pos)
+    n_ind, n_cells = len(INDICATOR_CODES), 7 * 24
+    flat = (pos[known].astype(np.int64) * n_ind + in_area.indicator[known]) * n_cells + cells[known]
+    cube = np.bincount(flat, minlength=len(areas) * n_ind * n_cells).reshape(len(areas), n_ind, 7, 24)
+    out = {}
+    for area, counts in zip(areas, cube, strict=True):
+        hw = {ALL: counts.sum(axis=0).tolist()}
+        hw.update({code: counts[i].tolist() for i, code in enumerate(INDICATOR_CODES)})
+        out[area.pk] = hw
+    return out
 
 
 def _cheap_parts(

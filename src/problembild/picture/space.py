@@ -164,9 +164,98 @@ def forecast_cells(grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceS
     }
 
 
+#: Niceness of the worker processes: the caller's own work, which the workers overlap,
+#: comes first on the cores, and the workers take whatever it leaves.
+WORKER_NICENESS = 10
+
+
+def _yield_cpu() -> None:
+    import os
+
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
+
+
 def _one(task: tuple) -> dict:
     shape, pts, as_of, options = task
     return area_space(shape, pts, as_of, options)
+
+
+class SpaceJobs:
+    """:func:`area_space` for each ``(key, shape, points)``, started now, collected later.
+
+    With ``parallel`` (default: when the tasks hold at least :data:`PARALLEL_FROM`
+    points and the machine has more than one core) the areas are spread over one worker
+    process per core, started with ``spawn`` at a lower priority, and computed while the
+    caller goes on with other work (a refresh counts and fits trends meanwhile: that work
+    comes first, the workers use the rest of the cores); otherwise they are computed
+    in :meth:`result`. Use it as a context manager, or call :meth:`close`, so that the
+    workers stop if the caller fails.
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[tuple[int, object, Points]],
+        as_of: pd.Timestamp,
+        options: SpaceSettings,
+        *,
+        parallel: bool | None = None,
+    ) -> None:
+        import os
+
+        self.tasks = list(tasks)
+        self.as_of = as_of
+        self.options = options
+        if parallel is None:
+            parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
+        self._pool = None
+        self._futures: dict = {}
+        if parallel and len(self.tasks) >= 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            workers = min(os.cpu_count() or 2, len(self.tasks))
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_yield_cpu
+            )
+            # Largest first, so that no big area is left running alone at the end.
+            order = sorted(self.tasks, key=lambda task: -len(task[2].x))
+            self._futures = {
+                self._pool.submit(_one, (shape, pts, as_of, options)): key for key, shape, pts in order
+            }
+
+    def result(self, progress: Callable[[int, int], None] | None = None) -> dict[int, dict]:
+        """Every area's document (waits for the workers); key -> document."""
+        total = len(self.tasks)
+        out: dict[int, dict] = {}
+        if self._pool is None:
+            for n, (key, shape, pts) in enumerate(self.tasks, 1):
+                out[key] = area_space(shape, pts, self.as_of, self.options)
+                if progress:
+                    progress(n, total)
+            return out
+        from concurrent.futures import as_completed
+
+        try:
+            for n, future in enumerate(as_completed(self._futures), 1):
+                out[self._futures[future]] = future.result()
+                if progress:
+                    progress(n, total)
+        finally:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        """Stop the workers (cancelling what has not started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> SpaceJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def area_spaces(
@@ -179,32 +268,7 @@ def area_spaces(
 ) -> dict[int, dict]:
     """:func:`area_space` for each ``(key, shape, points)``; returns key -> document.
 
-    With ``parallel`` (default: when the tasks hold at least :data:`PARALLEL_FROM`
-    points and the machine has more than one core) the areas are spread over one worker
-    process per core, started with ``spawn``.
+    The same as ``SpaceJobs(...).result()``: in worker processes when the work is large.
     """
-    import os
-
-    total = len(tasks)
-    if parallel is None:
-        parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in tasks) >= PARALLEL_FROM
-    out: dict[int, dict] = {}
-    if not parallel or total < 2:
-        for n, (key, shape, pts) in enumerate(tasks, 1):
-            out[key] = area_space(shape, pts, as_of, options)
-            if progress:
-                progress(n, total)
-        return out
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    workers = min(os.cpu_count() or 2, total)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        # Largest first, so that no big area is left running alone at the end.
-        order = sorted(range(total), key=lambda i: -len(tasks[i][2].x))
-        futures = {pool.submit(_one, (tasks[i][1], tasks[i][2], as_of, options)): tasks[i][0] for i in order}
-        for n, future in enumerate(as_completed(futures), 1):
-            out[futures[future]] = future.result()
-            if progress:
-                progress(n, total)
-    return out
+    with SpaceJobs(tasks, as_of, options, parallel=parallel) as jobs:
+        return jobs.result(progress)
