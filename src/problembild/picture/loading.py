@@ -62,13 +62,18 @@ class IncidentArrays:
 
         ``local``: the times already in local time (naive), to convert only once.
         """
-        return pd.DataFrame(
-            {
-                "area_id": pd.arrays.IntegerArray(self.area.astype(np.int64), mask=self.area < 0),
-                "indicator": pd.Categorical.from_codes(self.indicator, categories=list(INDICATOR_CODES)),
-                "occurred_at": self.times() if local is None else local,
-            }
-        )
+        return incident_frame(self.area, self.indicator, self.times() if local is None else local)
+
+
+def incident_frame(area: np.ndarray, indicator: np.ndarray, times: pd.DatetimeIndex) -> pd.DataFrame:
+    """``area_id`` (NA for -1), ``indicator`` (categorical) and ``occurred_at`` columns."""
+    return pd.DataFrame(
+        {
+            "area_id": pd.arrays.IntegerArray(area.astype(np.int64), mask=area < 0),
+            "indicator": pd.Categorical.from_codes(indicator, categories=list(INDICATOR_CODES)),
+            "occurred_at": times,
+        }
+    )
 
 
 def source_names() -> list[str]:
@@ -175,18 +180,24 @@ def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
             epoch = "CAST(strftime('%%s', occurred_at) AS INTEGER)"  # %% : the query has parameters
         columns = _read_cursor(_select(epoch, ["%s"] * len(sources)), list(sources))
     keep = columns["indicator"] >= 0  # indicators the vocabulary knows (a stale taxonomy is ignored)
-    no_xy = columns["no_xy"][keep] > 0
-    x = columns["x"][keep].astype(np.float64)
-    y = columns["y"][keep].astype(np.float64)
-    x[no_xy] = np.nan
-    y[no_xy] = np.nan
+    every = bool(keep.all())
+
+    def column(name: str, dtype: type) -> np.ndarray:
+        # One copy at most per column, and each raw column is dropped once converted:
+        # at ten million rows every copy is 80 MB.
+        values = columns.pop(name)
+        return (values if every else values[keep]).astype(dtype, copy=False)
+
+    no_xy = column("no_xy", np.int64) > 0
+    x = np.where(no_xy, np.nan, column("x", np.float64))
+    y = np.where(no_xy, np.nan, column("y", np.float64))
     return IncidentArrays(
-        id=columns["id"][keep].astype(np.int64),
-        area=columns["area"][keep].astype(np.int64),
-        indicator=columns["indicator"][keep].astype(np.int8),
-        t=columns["t"][keep].astype(np.int64),
+        id=column("id", np.int64),
+        area=column("area", np.int64),
+        indicator=column("indicator", np.int8),
+        t=column("t", np.int64),
         x=x,
         y=y,
-        synthetic=columns["synthetic"][keep] > 0,
-        source=columns["source"][keep].astype(np.int16),
+        synthetic=column("synthetic", np.int64) > 0,
+        source=column("source", np.int16),
     )

@@ -40,7 +40,7 @@ from problembild.areas.models import Area, Municipality
 from problembild.core.models import OrgUnit
 from problembild.incidents.models import AreaMatch, Incident
 
-from .loading import IncidentArrays, load_incidents, source_names
+from .loading import IncidentArrays, incident_frame, load_incidents, source_names
 from .models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
 from .space import Points, SpaceJobs, SpaceSettings
 
@@ -349,9 +349,9 @@ def refresh(
         t0 = time.perf_counter()
         local = periods.to_local(data.times())
         inside = np.flatnonzero(data.area >= 0)
-        in_area = data.take(inside)
-        in_local = local[inside]
-        frame = in_area.frame(in_local)
+        # Only the columns the counts need, not a copy of every array.
+        in_area, in_indicator, in_local = data.area[inside], data.indicator[inside], local[inside]
+        frame = incident_frame(in_area, in_indicator, in_local)
         first = in_local.min() if len(in_local) else (as_of - pd.DateOffset(years=1)).tz_localize(None)
         last = (as_of - pd.Timedelta(seconds=1)).tz_localize(None)
         keys = pd.Index([a.pk for a in areas], name="area_id")
@@ -409,9 +409,9 @@ def refresh(
             .mean()
         )
         sources = _sources(data, names)
-        how = _hour_of_week(in_area, in_local, areas)
+        how = _hour_of_week(in_area, in_indicator, in_local, areas)
         loaded = len(data)
-        del data, local, in_area, in_local
+        del data, local, in_area, in_indicator, in_local
         timings["comparisons"] = time.perf_counter() - t0
 
         # Every area's document but its space part, which the workers are still computing.
@@ -503,17 +503,19 @@ def _space_tasks(areas: list[Area], data: IncidentArrays, options: RefreshOption
     return tasks
 
 
-def _hour_of_week(in_area: IncidentArrays, local: pd.DatetimeIndex, areas: list[Area]) -> dict[int, dict]:
+def _hour_of_week(
+    area_of: np.ndarray, indicator: np.ndarray, local: pd.DatetimeIndex, areas: list[Area]
+) -> dict[int, dict]:
     """Per area: the 7 x 24 weekday-hour counts of all incidents and of each indicator.
 
     One bincount over (area, indicator, weekday-hour) for every area at once.
     """
     cells = timepattern.hour_of_week_cells(local)
     position = {a.pk: i for i, a in enumerate(areas)}
-    pos = pd.Series(in_area.area).map(position).to_numpy()
+    pos = pd.Series(area_of).map(position).to_numpy()
     known = ~pd.isna(pos)
     n_ind, n_cells = len(INDICATOR_CODES), 7 * 24
-    flat = (pos[known].astype(np.int64) * n_ind + in_area.indicator[known]) * n_cells + cells[known]
+    flat = (pos[known].astype(np.int64) * n_ind + indicator[known]) * n_cells + cells[known]
     cube = np.bincount(flat, minlength=len(areas) * n_ind * n_cells).reshape(len(areas), n_ind, 7, 24)
     out = {}
     for area, counts in zip(areas, cube, strict=True):

@@ -204,13 +204,14 @@ class SpaceJobs:
         import os
 
         self.tasks = list(tasks)
+        self.total = len(self.tasks)
         self.as_of = as_of
         self.options = options
         if parallel is None:
             parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
         self._pool = None
         self._futures: dict = {}
-        if parallel and len(self.tasks) >= 2:
+        if parallel and self.total >= 2:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
@@ -223,10 +224,13 @@ class SpaceJobs:
             self._futures = {
                 self._pool.submit(_one, (shape, pts, as_of, options)): key for key, shape, pts in order
             }
+            # The pool holds each area's points until a worker takes them; keeping them
+            # here as well would hold them all (hundreds of MB at 10M incidents) to the end.
+            self.tasks = []
 
     def result(self, progress: Callable[[int, int], None] | None = None) -> dict[int, dict]:
         """Every area's document (waits for the workers); key -> document."""
-        total = len(self.tasks)
+        total = self.total
         out: dict[int, dict] = {}
         if self._pool is None:
             for n, (key, shape, pts) in enumerate(self.tasks, 1):
