@@ -124,8 +124,9 @@ def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MIN(id), MAX(id) FROM {Incident._meta.db_table}")
         lo, hi = cursor.fetchone()
+    empty = {c: np.empty(0, dtype=np.float64 if c in ("x", "y") else np.int64) for c in _COLUMNS}
     if lo is None:
-        return {c: np.empty(0, dtype=np.float64 if c in ("x", "y") else np.int64) for c in _COLUMNS}
+        return empty
     edges = np.linspace(lo - 1, hi, READERS + 1).round().astype(np.int64)
 
     def part(bounds: tuple[int, int]) -> pa.Table:
@@ -139,14 +140,12 @@ def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
 
     # The driver leaves Python's lock while SQLite steps, so threads do read in parallel.
     with ThreadPoolExecutor(READERS) as pool:
-        parts = list(pool.map(part, itertools.pairwise(edges)))
+        parts = [p for p in pool.map(part, itertools.pairwise(edges)) if p.num_rows]
+    if not parts:
+        return empty
     columns = {}
     for i, name in enumerate(_COLUMNS):
-        chunks = [p.column(i) for p in parts if p.num_rows]
-        if not chunks:
-            columns[name] = np.empty(0, dtype=np.float64 if name in ("x", "y") else np.int64)
-            continue
-        arrays = [c.to_numpy() for c in chunks]
+        arrays = [p.column(i).to_numpy() for p in parts]
         columns[name] = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
     return columns
 
