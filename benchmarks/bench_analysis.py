@@ -192,8 +192,8 @@ def synthetic_history(seed: int, days: float, size: float) -> tuple[np.ndarray, 
 
 
 def bench_forecast(n_seeds: int, n_origins: int) -> dict:
-    from problembild.analysis.evaluation import COVERAGES, backtest
-    from problembild.analysis.forecast import METHODS, compare_methods
+    from problembild.analysis.evaluation import COVERAGES, backtest, compare_methods
+    from problembild.analysis.forecast import METHODS, forecaster
 
     size, cell, days = 2000.0, 50.0, 730.0
     bounds = (0.0, 0.0, size, size)
@@ -203,7 +203,14 @@ def bench_forecast(n_seeds: int, n_origins: int) -> dict:
         x, y, t = synthetic_history(seed, days, size)
         origins = [days - 7.0 * k for k in range(n_origins, 0, -1)]
         frame = backtest(
-            x, y, t, bounds=bounds, cell_size=cell, origins=origins, horizon=7.0, methods=list(METHODS)
+            x,
+            y,
+            t,
+            bounds=bounds,
+            cell_size=cell,
+            origins=origins,
+            horizon=7.0,
+            methods={m: forecaster(m) for m in METHODS},
         )
         frame["seed"] = seed
         frames.append(frame)

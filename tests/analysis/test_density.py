@@ -1,11 +1,12 @@
-"""kde_grid against the exact Gaussian KDE (scikit-learn) and its documented edge cases."""
+"""kde_grid against the exact Gaussian KDE (scikit-learn) and its documented edge cases;
+the public binning lattice behind it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from problembild.analysis.density import kde_grid
+from problembild.analysis.density import KernelLattice, kde_grid
 from problembild.analysis.grid import Grid
 
 BOUNDS = (0.0, 0.0, 1200.0, 800.0)
@@ -145,3 +146,48 @@ def test_small_bandwidth_still_close():
     exact = _exact(x, y, grid, CELL)
     relevant = exact > 0.01 * exact.max()
     assert np.abs(fast[relevant] / exact[relevant] - 1).max() < 0.05
+
+
+def test_lattice_bin_then_smooth_is_kde_grid():
+    x, y = _points(7, 300)
+    w = np.random.default_rng(7).uniform(0.5, 2.0, x.size)
+    lattice = KernelLattice.for_grid(Grid.from_bounds(BOUNDS, CELL), 60.0)
+    binned = lattice.bin(x, y, w)
+    assert binned.shape == lattice.shape
+    smoothed = lattice.smooth(binned)
+    assert smoothed.shape == (40, 60)
+    want = kde_grid(x, y, bounds=BOUNDS, cell_size=CELL, bandwidth=60.0, weights=w)
+    np.testing.assert_array_equal(smoothed / w.sum(), want)
+
+
+def test_lattice_binning_is_additive_and_keeps_the_weight_of_points_in_reach():
+    x, y = _points(8, 200)
+    lattice = KernelLattice.for_grid(Grid.from_bounds(BOUNDS, CELL), 40.0)
+    whole = lattice.bin(x, y)
+    parts = lattice.bin(x[:150], y[:150]) + lattice.bin(x[150:], y[150:])
+    np.testing.assert_allclose(parts, whole, rtol=1e-12, atol=1e-12)
+    assert whole.sum() == pytest.approx(x.size)  # every point is within 6 h of the grid
+    assert lattice.bin([1e7], [1e7]).sum() == 0.0  # beyond the kernel's reach: dropped
+    assert lattice.reach == pytest.approx(6 * 40.0)
+    assert lattice.spacing == pytest.approx(40.0 / 12)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: KernelLattice.for_grid(Grid.from_bounds(BOUNDS, CELL), 0.0), "bandwidth"),
+        (lambda: KernelLattice.for_grid(BOUNDS, 40.0), "grid"),
+        (lambda: KernelLattice.for_grid(Grid.from_bounds(BOUNDS, CELL), 40.0).bin([1.0], [np.nan]), "y"),
+        (
+            lambda: KernelLattice.for_grid(Grid.from_bounds(BOUNDS, CELL), 40.0).bin([1.0], [1.0, 2.0]),
+            "same length",
+        ),
+        (
+            lambda: KernelLattice.for_grid(Grid.from_bounds(BOUNDS, CELL), 40.0).smooth(np.zeros((3, 3))),
+            "binned",
+        ),
+    ],
+)
+def test_lattice_bad_arguments_name_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

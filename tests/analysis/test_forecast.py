@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from problembild.analysis import evaluation
 from problembild.analysis.density import kde_grid
-from problembild.analysis.evaluation import backtest
-from problembild.analysis.forecast import METHODS, compare_methods, forecast_grid, select_blend
+from problembild.analysis.evaluation import backtest, compare_methods
+from problembild.analysis.forecast import (
+    METHODS,
+    BinnedHistory,
+    forecast_grid,
+    forecaster,
+    select_blend,
+)
 from problembild.analysis.grid import Grid
 
 BOUNDS = (0.0, 0.0, 1500.0, 1500.0)
@@ -188,7 +195,7 @@ def test_blend_beats_its_baselines_on_persistent_plus_shifting_hot_spots():
             cell_size=CELL,
             origins=list(np.arange(364.0, 420.0, 7.0)),
             horizon=7.0,
-            methods=list(METHODS),
+            methods={m: forecaster(m) for m in METHODS},
             coverages=(0.05,),
         )
         means = frame.groupby("method")["pai"].mean()
@@ -288,27 +295,23 @@ def test_nan_coordinates_rejected():
 
 def test_compare_methods_shared_history_equals_separate_kdes(monkeypatch):
     """Binning the history once for all origins gives the same table as a KDE per forecast."""
-    from problembild.analysis import forecast
-
     x, y, t = synthetic_history(5)
     kwargs = dict(bounds=BOUNDS, cell_size=CELL, at=300.0, horizon=14.0, n_origins=3)
     shared = compare_methods(x, y, t, **kwargs)
 
-    class NoSharing(forecast._PastDensities):
+    class NoSharing(BinnedHistory):
         def density(self, cutoff, bandwidth, n_events):
             return None
 
-    monkeypatch.setattr(forecast, "_PastDensities", NoSharing)
+    monkeypatch.setattr(evaluation, "BinnedHistory", NoSharing)
     separate = compare_methods(x, y, t, **kwargs)
     assert shared.attrs["winner"] == separate.attrs["winner"]
     np.testing.assert_allclose(shared[["hit_rate", "pai", "pei"]], separate[["hit_rate", "pai", "pei"]])
 
 
-def test_past_densities_match_kde_grid_at_each_cutoff():
-    from problembild.analysis.forecast import _PastDensities
-
+def test_binned_history_matches_kde_grid_at_each_cutoff():
     x, y, t = synthetic_history(6)
-    past = _PastDensities(Grid.from_bounds(BOUNDS, CELL), x, y, t)
+    past = BinnedHistory(x, y, t, bounds=BOUNDS, cell_size=CELL)
     for cutoff in (350.0, 100.0, 200.0, 420.0, 0.0):  # out of order: checkpoints are reused or not
         before = t < cutoff
         got = past.density(cutoff, 100.0, int(before.sum()))
@@ -319,3 +322,40 @@ def test_past_densities_match_kde_grid_at_each_cutoff():
         )
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-18)
     assert past.density(200.0, 100.0, 3) is None  # another history: not answered from this one
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_forecaster_equals_forecast_grid_with_and_without_history(method):
+    x, y, t = synthetic_history(7, days=150)
+    kw = {"bounds": BOUNDS, "cell_size": CELL, "at": 120.0, "horizon": 7.0}
+    want = forecast_grid(x, y, t, method=method, bandwidth=80.0, **kw)
+    np.testing.assert_array_equal(forecaster(method, bandwidth=80.0)(x, y, t, **kw), want)
+    past = t < 120.0
+    history = BinnedHistory(x[past], y[past], t[past], bounds=BOUNDS, cell_size=CELL)
+    shared = forecaster(method, history=history, bandwidth=80.0)
+    np.testing.assert_allclose(shared(x[past], y[past], t[past], **kw), want, rtol=1e-9, atol=1e-18)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "magic"}, "method"),
+        ({"smoothing": 3}, "unknown option"),
+        ({"weight": -0.1}, "weight"),
+        ({"history": "all of it"}, "history"),
+    ],
+)
+def test_forecaster_checks_its_arguments_when_built(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        forecaster(**kwargs)
+
+
+def test_forecast_does_not_import_evaluation():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, problembild.analysis.forecast; "
+        "sys.exit(int('problembild.analysis.evaluation' in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import as_1d_float, positive, same_length
 from .grid import Grid
 
-__all__ = ["kde_grid"]
+__all__ = ["KernelLattice", "kde_grid"]
 
 # Kernel support in bandwidths: beyond 6 h the Gaussian is < 1.6e-8 of its peak, far
 # below the binning error, so points further than this from every cell centre are skipped.
@@ -82,7 +82,8 @@ def kde_grid(
     Notes
     -----
     The points are linearly binned ("cloud-in-cell") onto a node lattice with spacing
-    ``h / 12``, but no finer than a sixth of a cell, padded by 6 h around the grid.
+    ``h / 12``, but no finer than a sixth of a cell, padded by 6 h around the grid
+    (:class:`KernelLattice`, which callers can use to bin a growing history in slices).
     Because the Gaussian is separable, the density at the centres is
     ``A_y @ B @ A_x.T``, where ``B`` is the binned lattice and ``A_x``, ``A_y`` are
     banded (sparse) matrices of the exact 1-D kernel between cell centres and lattice
@@ -124,102 +125,170 @@ def kde_grid(
     total = float(xa.size) if wa is None else float(wa.sum())
     if total <= 0:
         return np.zeros(grid.shape)
-    return _kde_on_grid(grid, xa, ya, wa, h) / total
-
-
-def _kde_on_grid(
-    grid: Grid,
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    w: NDArray[np.float64] | None,
-    h: float,
-) -> NDArray[np.float64]:
-    """Unnormalised weighted kernel sum at the cell centres of ``grid``."""
-    lattice = _lattice(grid, h)
-    return _smooth(grid, lattice, _bin(lattice, x, y, w))
+    lattice = KernelLattice.for_grid(grid, h)
+    return lattice.smooth(lattice.bin(xa, ya, wa)) / total
 
 
 @dataclass(frozen=True, slots=True)
-class _Lattice:
-    """The fine lattice the points are binned onto before smoothing (see :func:`kde_grid`)."""
+class KernelLattice:
+    """The fine node lattice that :func:`kde_grid` bins points onto before smoothing.
 
+    Build it with :meth:`for_grid`. :meth:`bin` spreads points over the lattice nodes
+    and :meth:`smooth` turns a binned lattice into the Gaussian kernel sum at the
+    grid's cell centres, so ``lattice.smooth(lattice.bin(x, y)) / len(x)`` equals
+    ``kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=h)``.
+    Binning is additive: the binning of a union of point sets is the sum of their
+    binnings, which lets a caller bin a growing history in slices and smooth any prefix.
+
+    Attributes
+    ----------
+    grid : Grid
+        The grid whose cell centres :meth:`smooth` evaluates at.
+    bandwidth : float
+        Standard deviation ``h`` of the Gaussian kernel, metres.
+    x0, y0 : float
+        Coordinates of node ``(0, 0)``, metres: 6 h west and south of the first cell centre.
+    spacing : float
+        Distance between neighbouring nodes, metres (``h / 12``, but no finer than a
+        sixth of a cell, and coarser when the lattice would exceed 1.6e7 nodes).
+    nx, ny : int
+        Number of nodes along x and y; the lattice reaches 6 h beyond the outermost
+        cell centres.
+    reach : float
+        Kernel support, metres (6 h): points further than this from every cell
+        centre do not contribute.
+    """
+
+    grid: Grid
+    bandwidth: float
     x0: float
     y0: float
     spacing: float
-    nfx: int
-    nfy: int
-    pad: float
-    h: float
+    nx: int
+    ny: int
+    reach: float
 
+    @classmethod
+    def for_grid(cls, grid: Grid, bandwidth: float) -> KernelLattice:
+        """The lattice for a Gaussian KDE with sd ``bandwidth`` metres on ``grid``.
 
-def _lattice(grid: Grid, h: float) -> _Lattice:
-    xc, yc = grid.centres()
-    pad = _TRUNCATE * h
-    spacing = max(h / _NODES_PER_BANDWIDTH, grid.cell_size / _MAX_NODES_PER_CELL)
-    span_x = xc[-1] - xc[0] + 2 * pad
-    span_y = yc[-1] - yc[0] + 2 * pad
-    n_nodes = (span_x / spacing + 2) * (span_y / spacing + 2)
-    if n_nodes > _MAX_NODES:
-        spacing *= math.sqrt(n_nodes / _MAX_NODES)
-    return _Lattice(
-        x0=float(xc[0] - pad),
-        y0=float(yc[0] - pad),
-        spacing=float(spacing),
-        nfx=math.ceil(span_x / spacing) + 2,
-        nfy=math.ceil(span_y / spacing) + 2,
-        pad=pad,
-        h=h,
-    )
+        Parameters
+        ----------
+        grid : Grid
+            Grid of the density.
+        bandwidth : float
+            Kernel standard deviation ``h``, metres (> 0).
 
+        Returns
+        -------
+        KernelLattice
+        """
+        if not isinstance(grid, Grid):
+            raise ValueError(f"grid must be a Grid, got {type(grid).__name__}")
+        h = positive(bandwidth, "bandwidth")
+        xc, yc = grid.centres()
+        pad = _TRUNCATE * h
+        spacing = max(h / _NODES_PER_BANDWIDTH, grid.cell_size / _MAX_NODES_PER_CELL)
+        span_x = xc[-1] - xc[0] + 2 * pad
+        span_y = yc[-1] - yc[0] + 2 * pad
+        n_nodes = (span_x / spacing + 2) * (span_y / spacing + 2)
+        if n_nodes > _MAX_NODES:
+            spacing *= math.sqrt(n_nodes / _MAX_NODES)
+        return cls(
+            grid=grid,
+            bandwidth=h,
+            x0=float(xc[0] - pad),
+            y0=float(yc[0] - pad),
+            spacing=float(spacing),
+            nx=math.ceil(span_x / spacing) + 2,
+            ny=math.ceil(span_y / spacing) + 2,
+            reach=pad,
+        )
 
-def _bin(
-    lat: _Lattice, x: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64] | None
-) -> NDArray[np.float64]:
-    """Linear binning of the points onto the lattice (flat, row-major ``(nfy, nfx)``).
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape ``(ny, nx)`` of a binned lattice."""
+        return (self.ny, self.nx)
 
-    Binning is additive: the sum of the binnings of two sets of points is the binning
-    of their union, which lets a caller bin a growing history in slices.
-    """
-    ux = (x - lat.x0) / lat.spacing
-    uy = (y - lat.y0) / lat.spacing
-    ix = np.floor(ux)
-    iy = np.floor(uy)
-    keep = (ix >= 0) & (ix <= lat.nfx - 2) & (iy >= 0) & (iy <= lat.nfy - 2)
-    fx = ux[keep] - ix[keep]
-    fy = uy[keep] - iy[keep]
-    nfx = lat.nfx
-    base = iy[keep].astype(np.int64) * nfx + ix[keep].astype(np.int64)
-    wk = np.ones(base.size) if w is None else w[keep]
-    size = nfx * lat.nfy
-    # float even for no points (bincount of nothing is an int array)
-    binned = np.bincount(base, weights=wk * (1 - fx) * (1 - fy), minlength=size).astype(
-        np.float64, copy=False
-    )
-    binned += np.bincount(base + 1, weights=wk * fx * (1 - fy), minlength=size)
-    binned += np.bincount(base + nfx, weights=wk * (1 - fx) * fy, minlength=size)
-    binned += np.bincount(base + nfx + 1, weights=wk * fx * fy, minlength=size)
-    return binned
+    def bin(self, x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None) -> NDArray[np.float64]:
+        """Linear ("cloud-in-cell") binning of points onto the lattice nodes.
 
+        Parameters
+        ----------
+        x, y : array_like, shape (n,)
+            Point coordinates in metres (finite). Points beyond the lattice (more than
+            6 bandwidths from every cell centre) are dropped.
+        weights : array_like, shape (n,), optional
+            Weight per point (default 1).
 
-def _smooth(grid: Grid, lat: _Lattice, binned: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The Gaussian kernel sum at the cell centres from the binned lattice."""
-    xc, yc = grid.centres()
-    lattice = binned.reshape(lat.nfy, lat.nfx)
-    h, spacing = lat.h, lat.spacing
-    # Linear binning spreads a point over two nodes, which adds u(1-u)·spacing² of
-    # variance per axis (mean spacing²/6 for uniform u); narrowing the kernel by the
-    # mean removes the first-order bias of binning.
-    h_eff = math.sqrt(max(h * h - spacing * spacing / 6.0, 0.25 * h * h))
-    ax = _kernel_matrix(xc, lat.x0, spacing, lat.nfx, h_eff, lat.pad)
-    ay = _kernel_matrix(yc, lat.y0, spacing, lat.nfy, h_eff, lat.pad)
-    # (ax @ lattice.T) is (nx, nfy); ay @ its transpose gives (ny, nx).
-    along_x = np.asarray(ax @ np.ascontiguousarray(lattice.T))
-    out = np.asarray(ay @ np.ascontiguousarray(along_x.T))
-    return np.maximum(out, 0.0)
+        Returns
+        -------
+        ndarray of float64, shape (ny, nx) of the lattice
+            Summed weight per node: each point's weight is shared among the four
+            nodes around it in proportion to its closeness (bilinear weights).
+            Additive over point sets.
+        """
+        xa = as_1d_float(x, "x")
+        ya = as_1d_float(y, "y")
+        wa = None if weights is None else as_1d_float(weights, "weights")
+        if wa is None:
+            same_length(x=xa, y=ya)
+        else:
+            same_length(x=xa, y=ya, weights=wa)
+        ux = (xa - self.x0) / self.spacing
+        uy = (ya - self.y0) / self.spacing
+        ix = np.floor(ux)
+        iy = np.floor(uy)
+        keep = (ix >= 0) & (ix <= self.nx - 2) & (iy >= 0) & (iy <= self.ny - 2)
+        fx = ux[keep] - ix[keep]
+        fy = uy[keep] - iy[keep]
+        nx = self.nx
+        base = iy[keep].astype(np.int64) * nx + ix[keep].astype(np.int64)
+        wk = np.ones(base.size) if wa is None else wa[keep]
+        size = nx * self.ny
+        # float even for no points (bincount of nothing is an int array)
+        binned = np.bincount(base, weights=wk * (1 - fx) * (1 - fy), minlength=size).astype(
+            np.float64, copy=False
+        )
+        binned += np.bincount(base + 1, weights=wk * fx * (1 - fy), minlength=size)
+        binned += np.bincount(base + nx, weights=wk * (1 - fx) * fy, minlength=size)
+        binned += np.bincount(base + nx + 1, weights=wk * fx * fy, minlength=size)
+        return binned.reshape(self.shape)
+
+    def smooth(self, binned: ArrayLike) -> NDArray[np.float64]:
+        """Gaussian kernel sum at the grid's cell centres from a binned lattice.
+
+        Parameters
+        ----------
+        binned : array_like, shape (ny, nx) of the lattice
+            Summed weights per node, e.g. from :meth:`bin` (or a sum of several).
+
+        Returns
+        -------
+        ndarray of float64, shape (ny, nx) of the grid
+            ``sum_k w_k * exp(-|c - p_k|**2 / (2 h**2)) / (2 pi h**2)`` at each cell
+            centre ``c``, per square metre (not normalised by the total weight;
+            divide by it for :func:`kde_grid`'s density). Never negative.
+        """
+        lattice = np.asarray(binned, dtype=np.float64)
+        if lattice.shape != self.shape:
+            raise ValueError(f"binned must have the lattice's shape {self.shape}, got {lattice.shape}")
+        xc, yc = self.grid.centres()
+        h, spacing = self.bandwidth, self.spacing
+        # Linear binning spreads a point over two nodes, which adds u(1-u)·spacing² of
+        # variance per axis (mean spacing²/6 for uniform u); narrowing the kernel by the
+        # mean removes the first-order bias of binning.
+        h_eff = math.sqrt(max(h * h - spacing * spacing / 6.0, 0.25 * h * h))
+        ax = _kernel_matrix(xc, origin=self.x0, spacing=spacing, n_nodes=self.nx, h=h_eff, reach=self.reach)
+        ay = _kernel_matrix(yc, origin=self.y0, spacing=spacing, n_nodes=self.ny, h=h_eff, reach=self.reach)
+        # (ax @ lattice.T) is (grid nx, lattice ny); ay @ its transpose gives (grid ny, grid nx).
+        along_x = np.asarray(ax @ np.ascontiguousarray(lattice.T))
+        out = np.asarray(ay @ np.ascontiguousarray(along_x.T))
+        return np.maximum(out, 0.0)
 
 
 def _kernel_matrix(
-    centres: NDArray[np.float64], origin: float, spacing: float, n_nodes: int, h: float, reach: float
+    centres: NDArray[np.float64], *, origin: float, spacing: float, n_nodes: int, h: float, reach: float
 ) -> sp.csr_array:
     """Sparse (len(centres), n_nodes) matrix of the 1-D Gaussian pdf with sd ``h``."""
     width = math.ceil(reach / spacing) + 1

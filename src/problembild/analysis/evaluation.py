@@ -1,182 +1,39 @@
-"""Accuracy of hot-spot forecasts: hit rate, PAI, PEI and rolling-origin backtests."""
+"""Rolling-origin backtests of hot-spot forecasts and the choice among the methods.
+
+:func:`backtest` scores forecasters (callables, see
+:func:`problembild.analysis.forecast.forecaster`) at several origins with the
+measures of :mod:`problembild.analysis.metrics`; :func:`compare_methods` backtests
+every method of :mod:`problembild.analysis.forecast` and names the winner. The
+metrics are re-exported here for callers of the former module.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from ._validation import as_1d_float, same_length
+from .forecast import METHODS, SELECTION_COVERAGE, BinnedHistory, Forecaster, forecaster
 from .grid import Grid, days_scalar, to_days
 
-__all__ = ["COVERAGES", "backtest", "evaluate", "hit_rate", "n_flagged", "pai", "pei", "top_cells"]
+# Re-exported for callers of the former evaluation module, which held the metrics.
+from .metrics import COVERAGES, check_coverage, evaluate, hit_rate, n_flagged, pai, pei, top_cells
 
-#: Shares of cells flagged in the standard evaluation (1 %, 2 %, 5 %, 10 % of the area).
-COVERAGES: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10)
-
-#: A forecasting method for :func:`backtest`: called as
-#: ``f(x, y, t, bounds=..., cell_size=..., at=..., horizon=..., **kwargs)`` with only the
-#: events before ``at``, returning scores of shape ``(ny, nx)``.
-Method = Callable[..., NDArray[np.float64]]
-
-
-def n_flagged(n_cells: int, coverage: float) -> int:
-    """Number of cells flagged at ``coverage``: ``max(1, round(coverage * n_cells))``.
-
-    Halves are rounded up (``0.5 -> 1``), unlike Python's ``round``, so the count does not
-    depend on whether ``coverage * n_cells`` happens to be even.
-    """
-    c = _coverage(coverage)
-    if n_cells < 1:
-        raise ValueError(f"n_cells must be >= 1, got {n_cells!r}")
-    # The 1e-9 keeps a product meant to be x.5 but computed as x.4999999999999996 rounding up.
-    return max(1, min(n_cells, math.floor(c * n_cells + 0.5 + 1e-9)))
-
-
-def _coverage(coverage: float) -> float:
-    try:
-        c = float(coverage)
-    except (TypeError, ValueError):
-        raise ValueError(f"coverage must be a number in (0, 1], got {coverage!r}") from None
-    if not (0 < c <= 1):
-        raise ValueError(f"coverage must be in (0, 1], got {coverage!r}")
-    return c
-
-
-def _pair(scores: ArrayLike, actual: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    s = np.asarray(scores, dtype=np.float64)
-    a = np.asarray(actual, dtype=np.float64)
-    if s.shape != a.shape:
-        raise ValueError(f"scores and actual must have the same shape, got {s.shape} and {a.shape}")
-    if s.size == 0:
-        raise ValueError("scores must have at least one cell")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores contains NaN or infinite values")
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError("actual must be finite and non-negative")
-    return s.ravel(), a.ravel()
-
-
-def top_cells(scores: ArrayLike, n: int) -> NDArray[np.intp]:
-    """Flat indices of the ``n`` highest scores, ties broken by the lower flat index.
-
-    The flat index is row-major on a ``(ny, nx)`` grid: row 0 (south) first, west to
-    east. The rule is arbitrary but deterministic, so repeated runs flag the same cells.
-    """
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    return np.argsort(-s, kind="stable")[:n]
-
-
-def evaluate(scores: ArrayLike, actual: ArrayLike, coverages: Sequence[float] = COVERAGES) -> pd.DataFrame:
-    """Hit rate, PAI and PEI at several coverages in one pass.
-
-    Parameters
-    ----------
-    scores : array_like, any shape
-        Forecast score per cell (higher = more likely); finite.
-    actual : array_like, same shape
-        Incidents per cell in the forecast period; finite, non-negative.
-    coverages : sequence of float
-        Shares of cells to flag, each in (0, 1].
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``coverage``, ``n_flagged``, ``hit_rate``, ``pai``, ``pei``, ``n_actual``;
-        one row per coverage. Metrics are NaN when ``actual`` sums to 0.
-
-    Notes
-    -----
-    See :func:`hit_rate`, :func:`pai` and :func:`pei` for definitions.
-    """
-    s, a = _pair(scores, actual)
-    n_cells = s.size
-    order = np.argsort(-s, kind="stable")
-    captured = np.cumsum(a[order])
-    best = np.cumsum(np.sort(a)[::-1])
-    total = float(a.sum())
-    rows = []
-    for coverage in coverages:
-        k = n_flagged(n_cells, coverage)
-        if total > 0:
-            hit = float(captured[k - 1]) / total
-            pai_value = hit / (k / n_cells)
-            pei_value = float(captured[k - 1]) / float(best[k - 1])
-        else:
-            hit = pai_value = pei_value = math.nan
-        rows.append((float(coverage), k, hit, pai_value, pei_value, total))
-    return pd.DataFrame(rows, columns=["coverage", "n_flagged", "hit_rate", "pai", "pei", "n_actual"])
-
-
-def hit_rate(scores: ArrayLike, actual: ArrayLike, coverage: float) -> float:
-    """Share of the actual incidents that fall in the flagged cells.
-
-    Parameters
-    ----------
-    scores : array_like, any shape
-        Forecast score per cell; the ``n_flagged(n_cells, coverage)`` highest are
-        flagged, ties broken by the lower flat (row-major) index.
-    actual : array_like, same shape
-        Incidents per cell in the forecast period (non-negative).
-    coverage : float
-        Share of cells flagged, in (0, 1].
-
-    Returns
-    -------
-    float
-        ``sum(actual[flagged]) / sum(actual)`` in [0, 1]; NaN when there are no actual
-        incidents (the forecast cannot be judged; no division warning is raised).
-    """
-    return float(evaluate(scores, actual, [coverage])["hit_rate"].iloc[0])
-
-
-def pai(scores: ArrayLike, actual: ArrayLike, coverage: float) -> float:
-    """Predictive Accuracy Index: hit rate divided by the share of cells flagged.
-
-    Parameters
-    ----------
-    scores, actual, coverage
-        As in :func:`hit_rate`.
-
-    Returns
-    -------
-    float
-        ``hit_rate / (n_flagged / n_cells)``; 1 means no better than random cells,
-        the maximum is ``n_cells / n_flagged``. NaN when there are no actual incidents.
-
-    References
-    ----------
-    .. [1] Chainey, S., Tompson, L. & Uhlig, S. (2008). The utility of hotspot mapping
-       for predicting spatial patterns of crime. Security Journal, 21, 4-28.
-    """
-    return float(evaluate(scores, actual, [coverage])["pai"].iloc[0])
-
-
-def pei(scores: ArrayLike, actual: ArrayLike, coverage: float) -> float:
-    """Predictive Efficiency Index: PAI relative to the best achievable PAI.
-
-    Parameters
-    ----------
-    scores, actual, coverage
-        As in :func:`hit_rate`.
-
-    Returns
-    -------
-    float
-        ``PAI / PAI*`` in [0, 1], where ``PAI*`` flags the same number of cells chosen
-        by the actual counts (perfect hindsight). NaN when there are no actual incidents.
-
-    References
-    ----------
-    .. [1] Hunt, J. M. (2016). Do crime hot spots move? Exploring the effects of the
-       modifiable areal unit problem and modifiable temporal unit problem on crime hot
-       spot stability. PhD thesis, American University (PEI, after Chainey's PAI).
-    """
-    return float(evaluate(scores, actual, [coverage])["pei"].iloc[0])
+__all__ = [
+    "COVERAGES",
+    "backtest",
+    "compare_methods",
+    "evaluate",
+    "hit_rate",
+    "n_flagged",
+    "pai",
+    "pei",
+    "top_cells",
+]
 
 
 def backtest(
@@ -188,9 +45,8 @@ def backtest(
     cell_size: float,
     origins: Sequence[Any] | ArrayLike,
     horizon: Any,
-    methods: Sequence[str] | Mapping[str, Method | str],
+    methods: Mapping[str, Forecaster],
     coverages: Sequence[float] = COVERAGES,
-    **kwargs: Any,
 ) -> pd.DataFrame:
     """Rolling-origin evaluation of forecasting methods.
 
@@ -209,17 +65,18 @@ def backtest(
         events with ``t < origin``.
     horizon : timedelta64, timedelta or float days
         Length of the forecast period ``[origin, origin + horizon)``.
-    methods : sequence of str, or mapping name -> (str or callable)
-        Method names understood by :func:`problembild.analysis.forecast.forecast_grid`
-        ("naive", "long_term", "prospective", "blend"), or callables with the same
-        keyword signature (see :data:`Method`).
+    methods : mapping of str to callable
+        Name -> forecaster, as scikit-learn's ``cross_validate`` takes its scorers:
+        each is called as ``f(x, y, t, bounds=bounds, cell_size=cell_size, at=origin,
+        horizon=horizon)`` with only the events before the origin and returns scores
+        of shape ``(ny, nx)``, e.g. ``{name: forecaster(name) for name in METHODS}``
+        with :func:`problembild.analysis.forecast.forecaster`. Options of a method are
+        bound in its callable.
     coverages : sequence of float, default :data:`COVERAGES`
         Shares of cells flagged.
-    **kwargs
-        Passed to every method.
 
-    Methods receive ``t``, ``at`` and ``horizon`` as float days (datetimes converted to
-    days since 1970-01-01), which every function in this package accepts.
+    Forecasters receive ``t``, ``at`` and ``horizon`` as float days (datetimes
+    converted to days since 1970-01-01), which every function in this package accepts.
 
     Returns
     -------
@@ -234,8 +91,6 @@ def backtest(
     The actual counts use only events inside the grid; the forecasts may use events
     outside it (e.g. for kernel densities near the edge).
     """
-    from .forecast import forecast_grid
-
     xa = as_1d_float(x, "x")
     ya = as_1d_float(y, "y")
     ta = to_days(t, "t")
@@ -247,14 +102,8 @@ def backtest(
         raise ValueError("origins must contain at least one origin")
     origin_days = [days_scalar(o, "origins") for o in origin_list]
     for c in coverages:
-        _coverage(c)
-    if isinstance(methods, str):
-        raise ValueError("methods must be a sequence of names or a mapping, not a single string")
-    named: dict[str, Method | str] = (
-        dict(methods) if isinstance(methods, Mapping) else {m: m for m in methods}
-    )
-    if not named:
-        raise ValueError("methods must name at least one method")
+        check_coverage(c)
+    named = _forecasters(methods)
 
     frames = []
     for origin, start in zip(origin_list, origin_days, strict=True):
@@ -262,14 +111,122 @@ def backtest(
         future = (ta >= start) & (ta < start + h)
         actual = grid.counts(xa[future], ya[future])
         for name, method in named.items():
-            common = {"bounds": bounds, "cell_size": cell_size, "at": start, "horizon": h, **kwargs}
-            if isinstance(method, str):
-                scores = forecast_grid(xa[past], ya[past], ta[past], method=method, **common)
-            else:
-                scores = method(xa[past], ya[past], ta[past], **common)
+            scores = method(
+                xa[past], ya[past], ta[past], bounds=bounds, cell_size=cell_size, at=start, horizon=h
+            )
             frame = evaluate(scores, actual, coverages)
             frame.insert(0, "method", name)
             frame.insert(0, "origin", [origin] * len(frame))
             frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     return out[["origin", "method", "coverage", "hit_rate", "pai", "pei", "n_actual"]]
+
+
+def _forecasters(methods: Any) -> dict[str, Forecaster]:
+    """``methods`` as a dict of name -> callable, or ``ValueError`` naming the argument."""
+    if not isinstance(methods, Mapping):
+        raise ValueError(
+            "methods must be a mapping name -> forecaster (e.g. {name: forecaster(name) for name in "
+            f"METHODS}}), got {type(methods).__name__}"
+        )
+    if not methods:
+        raise ValueError("methods must name at least one forecaster")
+    named = dict(methods)
+    not_callable = sorted(str(name) for name, f in named.items() if not callable(f))
+    if not_callable:
+        raise ValueError(f"methods must map names to callables; not callable: {not_callable}")
+    return named
+
+
+def compare_methods(
+    x: ArrayLike,
+    y: ArrayLike,
+    t: ArrayLike,
+    *,
+    bounds: Any,
+    cell_size: float,
+    at: Any,
+    horizon: Any,
+    n_origins: int = 6,
+    coverages: tuple[float, ...] = COVERAGES,
+    **options: Any,
+) -> pd.DataFrame:
+    """Backtest all methods on the history before ``at`` and name the winner.
+
+    Parameters
+    ----------
+    x, y, t, bounds, cell_size, at, horizon
+        As in :func:`~problembild.analysis.forecast.forecast_grid`; events with
+        ``t >= at`` are ignored.
+    n_origins : int, default 6
+        Origins ``at - k * horizon`` for ``k = n_origins..1``.
+    coverages : tuple of float, default :data:`COVERAGES`
+        Shares of cells flagged.
+    **options
+        Passed to :func:`~problembild.analysis.forecast.forecaster` for every method
+        (the blend re-selects its parameters at every origin from the history before
+        that origin).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method × coverage with the mean ``hit_rate``, ``pai``, ``pei`` over
+        the origins that had incidents, ``n_origins`` (that count) and ``winner``
+        (True on every row of the method with the highest mean PAI at 5 % coverage;
+        ties go to the simpler method in
+        :data:`~problembild.analysis.forecast.METHODS` order). The winner's name is
+        also in ``frame.attrs["winner"]`` (None when no origin had incidents).
+
+    Notes
+    -----
+    The forecasts share one :class:`~problembild.analysis.forecast.BinnedHistory` of
+    the events, so the long-term densities at the origins are binned incrementally;
+    the table is the same as with a KDE per forecast, up to floating-point summation
+    order.
+    """
+    if isinstance(n_origins, bool) or not isinstance(n_origins, int | np.integer) or n_origins < 1:
+        raise ValueError(f"n_origins must be an integer >= 1, got {n_origins!r}")
+    xa = as_1d_float(x, "x")
+    ya = as_1d_float(y, "y")
+    ta = to_days(t, "t")
+    same_length(x=xa, y=ya, t=ta)
+    grid = Grid.from_bounds(bounds, cell_size)
+    at_days = days_scalar(at, "at")
+    h = days_scalar(horizon, "horizon", duration=True)
+    past = ta < at_days
+    xa, ya, ta = xa[past], ya[past], ta[past]
+    origins = [at_days - k * h for k in range(int(n_origins), 0, -1)]
+    history = BinnedHistory(xa, ya, ta, bounds=grid.bounds, cell_size=grid.cell_size)
+    detail = backtest(
+        xa,
+        ya,
+        ta,
+        bounds=grid.bounds,
+        cell_size=grid.cell_size,
+        origins=origins,
+        horizon=h,
+        methods={name: forecaster(name, history=history, **options) for name in METHODS},
+        coverages=tuple(sorted({*coverages, SELECTION_COVERAGE})),
+    )
+    return _summarise(detail, coverages)
+
+
+def _summarise(detail: pd.DataFrame, coverages: tuple[float, ...]) -> pd.DataFrame:
+    valid = detail[detail["n_actual"] > 0]
+    summary = (
+        valid.groupby(["method", "coverage"], sort=False)[["hit_rate", "pai", "pei"]]
+        .mean()
+        .reindex(pd.MultiIndex.from_product([list(METHODS), sorted({*coverages, SELECTION_COVERAGE})]))
+    )
+    summary.index.names = ["method", "coverage"]
+    summary = summary.reset_index()
+    summary["n_origins"] = int(valid["origin"].nunique())
+    at5 = summary[np.isclose(summary["coverage"], SELECTION_COVERAGE)].set_index("method")["pai"]
+    winner: str | None = None
+    if at5.notna().any():
+        best = at5.max()
+        winner = next(m for m in METHODS if at5.get(m) is not None and at5[m] >= best - 1e-12)
+    summary["winner"] = summary["method"] == winner
+    summary = summary[summary["coverage"].isin([float(c) for c in coverages])].reset_index(drop=True)
+    summary.attrs["winner"] = winner
+    return summary

@@ -4,14 +4,17 @@ Every forecast for the period ``[at, at + horizon)`` uses only events with ``t <
 the blend's weight and bandwidths are chosen by a rolling-origin backtest that also
 ends at ``at``. Scores are laid out like :func:`problembild.analysis.density.kde_grid`
 (shape ``(ny, nx)``, row 0 south) and are meant for ranking cells, not as counts.
+
+:func:`forecaster` returns a method as a callable for
+:func:`problembild.analysis.evaluation.backtest`, which compares methods (this module
+does not import it: the arrows go metrics <- forecast <- evaluation).
 """
 
 from __future__ import annotations
 
 import math
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,32 +22,39 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.signal import fftconvolve
 
 from ._validation import as_1d_float, positive, same_length
-from .density import _bin, _lattice, _smooth, kde_grid
-from .evaluation import COVERAGES, backtest, evaluate
+from .density import KernelLattice, kde_grid
 from .grid import Grid, days_scalar, to_days
 from .hotspots import disk_offsets
+from .metrics import evaluate
 
 __all__ = [
     "BANDWIDTH_SCALES",
     "BLEND_WEIGHTS",
     "METHODS",
+    "SELECTION_COVERAGE",
+    "BinnedHistory",
     "BlendChoice",
-    "compare_methods",
+    "Forecaster",
     "forecast_grid",
+    "forecaster",
     "select_blend",
 ]
 
-#: Forecasting methods, simplest first (ties in :func:`compare_methods` go to the simpler).
+#: Forecasting methods, simplest first (ties in
+#: :func:`problembild.analysis.evaluation.compare_methods` go to the simpler).
 METHODS: tuple[str, ...] = ("naive", "long_term", "prospective", "blend")
 #: Candidate weights of the long-term density in the blend.
 BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Candidate spatial scales in cells: long-term bandwidth ``s`` cells, prospective radius ``2 s``.
 BANDWIDTH_SCALES: tuple[float, ...] = (1.0, 2.0, 4.0)
 
+#: Share of cells flagged when the blend is selected and when
+#: :func:`problembild.analysis.evaluation.compare_methods` names its winner (5 %).
+SELECTION_COVERAGE: Final = 0.05
+
 _DEFAULT_SCALE = 2.0
 _DEFAULT_LOOKBACK_DAYS = 56.0
 _DEFAULT_SELECTION_ORIGINS = 4
-_SELECTION_COVERAGE = 0.05
 _OPTIONS = frozenset({"bandwidth", "radius", "lookback", "weight", "n_origins"})
 
 
@@ -104,43 +114,76 @@ def _tie_break(primary: NDArray[np.float64], secondary: NDArray[np.float64]) -> 
     return primary + (0.5 * gap) * (secondary / top) * (1 - 1e-9)
 
 
-class _PastDensities:
-    """Long-term densities of one history cut off at many origins, binned once.
+class BinnedHistory:
+    """The events of one backtest, binned once so that the KDE before any cutoff is cheap.
 
-    A backtest asks for the KDE of "every event before the origin" at many origins and
-    bandwidths; those histories are nested, and binning (the per-event part of
-    :func:`kde_grid`) is additive, so the events are sorted by time and each lattice is
-    the one of a shorter history plus the events in between. The result equals
-    :func:`kde_grid` up to floating-point summation order.
+    A backtest asks for the long-term density of "every event before the origin" at
+    many origins and bandwidths. Those histories are nested and binning (the per-event
+    part of :func:`~problembild.analysis.density.kde_grid`) is additive, so the events
+    are sorted by time and each binned lattice is the one of a shorter history plus
+    the events in between. Pass one instance to every :func:`forecaster` of a backtest
+    over these events; the forecasts equal those without it up to floating-point
+    summation order.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (n,)
+        Event coordinates in metres.
+    t : array_like, shape (n,)
+        Event times, ``numpy.datetime64`` or float days.
+    bounds : sequence of 4 floats
+        ``(xmin, ymin, xmax, ymax)`` of the forecast grid, metres.
+    cell_size : float
+        Cell side in metres.
+
+    Notes
+    -----
+    A forecast uses the history only when it is called on the same grid with exactly
+    the events of the history before its ``at`` (checked by their number); any other
+    call computes its density directly.
     """
 
-    def __init__(
-        self, grid: Grid, x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.float64]
-    ) -> None:
-        order = np.argsort(t, kind="stable")
-        self.grid = grid
-        self.x, self.y, self.t = x[order], y[order], t[order]
+    def __init__(self, x: ArrayLike, y: ArrayLike, t: ArrayLike, *, bounds: Any, cell_size: float) -> None:
+        xa = as_1d_float(x, "x")
+        ya = as_1d_float(y, "y")
+        ta = to_days(t, "t")
+        same_length(x=xa, y=ya, t=ta)
+        order = np.argsort(ta, kind="stable")
+        self.grid = Grid.from_bounds(bounds, cell_size)
+        self._x, self._y, self._t = xa[order], ya[order], ta[order]
         self._binned: dict[float, list[tuple[int, NDArray[np.float64]]]] = {}
 
     def density(self, cutoff: float, bandwidth: float, n_events: int) -> NDArray[np.float64] | None:
-        """KDE of the events before ``cutoff``; None unless there are ``n_events`` of them."""
-        n = int(np.searchsorted(self.t, cutoff, side="left"))
+        """KDE of the events before ``cutoff``, or None unless there are ``n_events`` of them.
+
+        Parameters
+        ----------
+        cutoff : float
+            Time in float days (as :func:`~problembild.analysis.grid.to_days` gives).
+        bandwidth : float
+            Kernel standard deviation in metres.
+        n_events : int
+            Number of events the caller has before ``cutoff``: a different number means
+            another history, which this one cannot answer for.
+
+        Returns
+        -------
+        ndarray of float64, shape (ny, nx), or None
+            As ``kde_grid`` of those events on :attr:`grid`.
+        """
+        n = int(np.searchsorted(self._t, cutoff, side="left"))
         if n != n_events:
             return None  # not this history: the caller computes it directly
         if n == 0:
             return np.zeros(self.grid.shape)
-        lattice = _lattice(self.grid, bandwidth)
+        lattice = KernelLattice.for_grid(self.grid, bandwidth)
         known = self._binned.setdefault(bandwidth, [])
         start, base = max(((m, b) for m, b in known if m <= n), key=lambda mb: mb[0], default=(0, None))
-        binned = _bin(lattice, self.x[start:n], self.y[start:n], None)
+        binned = lattice.bin(self._x[start:n], self._y[start:n])
         if base is not None:
             binned += base
         known.append((n, binned))
-        return _smooth(self.grid, lattice, binned) / n
-
-
-#: The history a running :func:`compare_methods` shares between its forecasts.
-_PAST: ContextVar[_PastDensities | None] = ContextVar("problembild_past_densities", default=None)
+        return lattice.smooth(binned) / n
 
 
 def _long_term(
@@ -148,12 +191,13 @@ def _long_term(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     bandwidth: float,
-    cutoff: float | None = None,
+    *,
+    cutoff: float,
+    history: BinnedHistory | None,
 ) -> NDArray[np.float64]:
-    """KDE of the events (those before ``cutoff`` of the shared history, when one is set)."""
-    past = _PAST.get()
-    if past is not None and cutoff is not None and past.grid == grid:
-        out = past.density(cutoff, bandwidth, len(x))
+    """KDE of the events (those before ``cutoff`` of ``history``, when it holds them)."""
+    if history is not None and history.grid == grid:
+        out = history.density(cutoff, bandwidth, len(x))
         if out is not None:
             return out
     return kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=bandwidth)
@@ -164,6 +208,7 @@ def _prospective(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     t: NDArray[np.float64],
+    *,
     at: float,
     radius: float,
     lookback: float,
@@ -224,9 +269,21 @@ def _options(options: dict[str, Any]) -> _Options:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Past:
+    """Validated events before ``at`` (float days) and the grid and horizon of a forecast."""
+
+    grid: Grid
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    t: NDArray[np.float64]
+    at: float
+    horizon: float
+
+
 def _prepare(
-    x: ArrayLike, y: ArrayLike, t: ArrayLike, bounds: Any, cell_size: float, at: Any, horizon: Any
-) -> tuple[Grid, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float, float]:
+    x: ArrayLike, y: ArrayLike, t: ArrayLike, *, bounds: Any, cell_size: float, at: Any, horizon: Any
+) -> _Past:
     xa = as_1d_float(x, "x")
     ya = as_1d_float(y, "y")
     ta = to_days(t, "t")
@@ -235,7 +292,72 @@ def _prepare(
     at_days = days_scalar(at, "at")
     h = days_scalar(horizon, "horizon", duration=True)
     past = ta < at_days
-    return grid, xa[past], ya[past], ta[past], at_days, h
+    return _Past(grid, xa[past], ya[past], ta[past], at_days, h)
+
+
+class Forecaster(Protocol):
+    """A forecasting method as :func:`forecaster` returns it.
+
+    Called as ``f(x, y, t, bounds=..., cell_size=..., at=..., horizon=...)`` with the
+    arguments of :func:`forecast_grid` (``x``, ``y``, ``t`` by position, under any
+    name), it returns scores of shape ``(ny, nx)``.
+    :func:`problembild.analysis.evaluation.backtest` accepts any callable of this form.
+    """
+
+    def __call__(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        t: ArrayLike,
+        /,
+        *,
+        bounds: Any,
+        cell_size: float,
+        at: Any,
+        horizon: Any,
+    ) -> NDArray[np.float64]: ...
+
+
+def forecaster(method: str = "blend", *, history: BinnedHistory | None = None, **options: Any) -> Forecaster:
+    """A forecasting method with its options, as a callable.
+
+    Parameters
+    ----------
+    method : {"blend", "naive", "long_term", "prospective"}
+        As in :func:`forecast_grid`.
+    history : BinnedHistory, optional
+        The events a backtest will call the forecaster on, binned once and shared by
+        the forecasts at its origins (and by several forecasters); changes only the
+        cost, not the scores (up to floating-point summation order).
+    **options
+        As in :func:`forecast_grid`; checked now.
+
+    Returns
+    -------
+    Forecaster
+        ``f(x, y, t, *, bounds, cell_size, at, horizon) -> ndarray (ny, nx)``, equal to
+        ``forecast_grid(x, y, t, bounds=bounds, cell_size=cell_size, at=at,
+        horizon=horizon, method=method, **options)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, unknown options or invalid option values.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    opts = _options(options)
+    if history is not None and not isinstance(history, BinnedHistory):
+        raise ValueError(f"history must be a BinnedHistory or None, got {type(history).__name__}")
+
+    def forecast(
+        x: ArrayLike, y: ArrayLike, t: ArrayLike, *, bounds: Any, cell_size: float, at: Any, horizon: Any
+    ) -> NDArray[np.float64]:
+        past = _prepare(x, y, t, bounds=bounds, cell_size=cell_size, at=at, horizon=horizon)
+        return _forecast(past, method, opts, history)
+
+    forecast.__name__ = forecast.__qualname__ = f"forecaster({method!r})"
+    return forecast
 
 
 def forecast_grid(
@@ -291,6 +413,11 @@ def forecast_grid(
     ValueError
         Naming the argument for invalid inputs, an unknown method or unknown options.
 
+    See Also
+    --------
+    forecaster : The same forecast as a callable, e.g. for
+        :func:`problembild.analysis.evaluation.backtest`.
+
     Notes
     -----
     * ``"naive"``: number of events per cell in ``[at - horizon, at)``. Cells with equal
@@ -316,10 +443,12 @@ def forecast_grid(
     .. [2] Chainey, S., Tompson, L. & Uhlig, S. (2008). The utility of hotspot mapping
        for predicting spatial patterns of crime. Security Journal, 21, 4-28.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    opts = _options(options)
-    grid, xa, ya, ta, at_days, h = _prepare(x, y, t, bounds, cell_size, at, horizon)
+    return forecaster(method, **options)(x, y, t, bounds=bounds, cell_size=cell_size, at=at, horizon=horizon)
+
+
+def _forecast(past: _Past, method: str, opts: _Options, history: BinnedHistory | None) -> NDArray[np.float64]:
+    """The scores of :func:`forecast_grid` for validated events before ``past.at``."""
+    grid, xa, ya, ta, at_days = past.grid, past.x, past.y, past.t, past.at
     cs = grid.cell_size
     bandwidth = opts.bandwidth if opts.bandwidth is not None else _DEFAULT_SCALE * cs
     radius = opts.radius if opts.radius is not None else 2 * _DEFAULT_SCALE * cs
@@ -328,21 +457,22 @@ def forecast_grid(
 
     if method == "blend":
         if opts.weight is None:
-            choice = _select(grid, xa, ya, ta, at_days, h, opts)
+            choice = _select(past, opts, history)
             weight, bandwidth, radius = choice.weight, choice.bandwidth, choice.radius
         else:
             weight = opts.weight
-        long_term = _normalise(_long_term(grid, xa, ya, bandwidth, at_days))
-        recent = _normalise(_prospective(grid, xa, ya, ta, at_days, radius, opts.lookback))
+        long_term = _normalise(_long_term(grid, xa, ya, bandwidth, cutoff=at_days, history=history))
+        recent = _normalise(_prospective(grid, xa, ya, ta, at=at_days, radius=radius, lookback=opts.lookback))
         return _tie_break(weight * long_term + (1 - weight) * recent, long_term)
 
-    long_term = _long_term(grid, xa, ya, bandwidth, at_days)
+    long_term = _long_term(grid, xa, ya, bandwidth, cutoff=at_days, history=history)
     if method == "long_term":
         return long_term
     if method == "naive":
-        last = ta >= at_days - h
+        last = ta >= at_days - past.horizon
         return _tie_break(grid.counts(xa[last], ya[last]), long_term)
-    return _tie_break(_prospective(grid, xa, ya, ta, at_days, radius, opts.lookback), long_term)
+    prospective = _prospective(grid, xa, ya, ta, at=at_days, radius=radius, lookback=opts.lookback)
+    return _tie_break(prospective, long_term)
 
 
 def select_blend(
@@ -383,37 +513,33 @@ def select_blend(
     middle scale (the least extreme candidate).
     """
     opts = _options(options)
-    grid, xa, ya, ta, at_days, h = _prepare(x, y, t, bounds, cell_size, at, horizon)
-    return _select(grid, xa, ya, ta, at_days, h, opts)
+    past = _prepare(x, y, t, bounds=bounds, cell_size=cell_size, at=at, horizon=horizon)
+    return _select(past, opts, None)
 
 
-def _select(
-    grid: Grid,
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    t: NDArray[np.float64],
-    at: float,
-    horizon: float,
-    opts: _Options,
-) -> BlendChoice:
+def _select(events: _Past, opts: _Options, history: BinnedHistory | None) -> BlendChoice:
+    grid, x, y, t = events.grid, events.x, events.y, events.t
     cs = grid.cell_size
     scales = BANDWIDTH_SCALES
     sums = np.zeros((len(scales), len(BLEND_WEIGHTS)))
     usable = 0
     for k in range(1, opts.n_origins + 1):
-        origin = at - k * horizon
-        future = (t >= origin) & (t < origin + horizon)
+        origin = events.at - k * events.horizon
+        future = (t >= origin) & (t < origin + events.horizon)
         actual = grid.counts(x[future], y[future])
         past = t < origin
         if actual.sum() == 0 or not past.any():
             continue
         usable += 1
+        xp, yp, tp = x[past], y[past], t[past]
         for a, s in enumerate(scales):
-            lt = _normalise(_long_term(grid, x[past], y[past], s * cs, origin))
-            pr = _normalise(_prospective(grid, x[past], y[past], t[past], origin, 2 * s * cs, opts.lookback))
+            lt = _normalise(_long_term(grid, xp, yp, s * cs, cutoff=origin, history=history))
+            pr = _normalise(
+                _prospective(grid, xp, yp, tp, at=origin, radius=2 * s * cs, lookback=opts.lookback)
+            )
             for b, w in enumerate(BLEND_WEIGHTS):
                 scores = _tie_break(w * lt + (1 - w) * pr, lt)
-                sums[a, b] += float(evaluate(scores, actual, [_SELECTION_COVERAGE])["pai"].iloc[0])
+                sums[a, b] += float(evaluate(scores, actual, [SELECTION_COVERAGE])["pai"].iloc[0])
     rows = [
         (w, s * cs, 2 * s * cs, sums[a, b] / usable if usable else math.nan)
         for a, s in enumerate(scales)
@@ -426,7 +552,7 @@ def _select(
             bandwidth=_DEFAULT_SCALE * cs,
             radius=2 * _DEFAULT_SCALE * cs,
             mean_pai=math.nan,
-            coverage=_SELECTION_COVERAGE,
+            coverage=SELECTION_COVERAGE,
             n_origins=0,
             selected=False,
             candidates=table,
@@ -447,88 +573,8 @@ def _select(
         bandwidth=bw,
         radius=rad,
         mean_pai=score,
-        coverage=_SELECTION_COVERAGE,
+        coverage=SELECTION_COVERAGE,
         n_origins=usable,
         selected=True,
         candidates=table,
     )
-
-
-def compare_methods(
-    x: ArrayLike,
-    y: ArrayLike,
-    t: ArrayLike,
-    *,
-    bounds: Any,
-    cell_size: float,
-    at: Any,
-    horizon: Any,
-    n_origins: int = 6,
-    coverages: tuple[float, ...] = COVERAGES,
-    **options: Any,
-) -> pd.DataFrame:
-    """Backtest all methods on the history before ``at`` and name the winner.
-
-    Parameters
-    ----------
-    x, y, t, bounds, cell_size, at, horizon
-        As in :func:`forecast_grid`; events with ``t >= at`` are ignored.
-    n_origins : int, default 6
-        Origins ``at - k * horizon`` for ``k = n_origins..1``.
-    coverages : tuple of float, default :data:`COVERAGES`
-        Shares of cells flagged.
-    **options
-        Passed to :func:`forecast_grid` for every method (the blend re-selects its
-        parameters at every origin from the history before that origin).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per method × coverage with the mean ``hit_rate``, ``pai``, ``pei`` over
-        the origins that had incidents, ``n_origins`` (that count) and ``winner``
-        (True on every row of the method with the highest mean PAI at 5 % coverage;
-        ties go to the simpler method in :data:`METHODS` order). The winner's name is
-        also in ``frame.attrs["winner"]`` (None when no origin had incidents).
-    """
-    if isinstance(n_origins, bool) or not isinstance(n_origins, int | np.integer) or n_origins < 1:
-        raise ValueError(f"n_origins must be an integer >= 1, got {n_origins!r}")
-    grid, xa, ya, ta, at_days, h = _prepare(x, y, t, bounds, cell_size, at, horizon)
-    origins = [at_days - k * h for k in range(int(n_origins), 0, -1)]
-    token = _PAST.set(_PastDensities(grid, xa, ya, ta))
-    try:
-        detail = backtest(
-            xa,
-            ya,
-            ta,
-            bounds=grid.bounds,
-            cell_size=grid.cell_size,
-            origins=origins,
-            horizon=h,
-            methods=list(METHODS),
-            coverages=tuple(sorted({*coverages, _SELECTION_COVERAGE})),
-            **options,
-        )
-    finally:
-        _PAST.reset(token)
-    return _summarise(detail, coverages)
-
-
-def _summarise(detail: pd.DataFrame, coverages: tuple[float, ...]) -> pd.DataFrame:
-    valid = detail[detail["n_actual"] > 0]
-    summary = (
-        valid.groupby(["method", "coverage"], sort=False)[["hit_rate", "pai", "pei"]]
-        .mean()
-        .reindex(pd.MultiIndex.from_product([list(METHODS), sorted({*coverages, _SELECTION_COVERAGE})]))
-    )
-    summary.index.names = ["method", "coverage"]
-    summary = summary.reset_index()
-    summary["n_origins"] = int(valid["origin"].nunique())
-    at5 = summary[np.isclose(summary["coverage"], _SELECTION_COVERAGE)].set_index("method")["pai"]
-    winner: str | None = None
-    if at5.notna().any():
-        best = at5.max()
-        winner = next(m for m in METHODS if at5.get(m) is not None and at5[m] >= best - 1e-12)
-    summary["winner"] = summary["method"] == winner
-    summary = summary[summary["coverage"].isin([float(c) for c in coverages])].reset_index(drop=True)
-    summary.attrs["winner"] = winner
-    return summary

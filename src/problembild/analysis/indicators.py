@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._validation import positive
-from .periods import check_period, complete_periods, period_start
+from ._validation import as_1d_float, positive
+from .periods import check_period, complete_periods, period_start, to_local
 from .vocabulary import ALL, INDICATOR_CODES
 
 __all__ = ["count_table", "rank", "rates", "shares"]
@@ -44,6 +44,38 @@ def require_columns(frame: Any, columns: Iterable[str], name: str) -> pd.DataFra
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
     return frame
+
+
+def key_columns(table: pd.DataFrame, keys: Sequence[str] | None, name: str) -> list[str]:
+    """Key columns of a count table: ``keys`` (checked to exist), or by default every
+    column but ``period_start`` and ``count``; ``ValueError`` naming ``name``."""
+    if keys is None:
+        return [c for c in table.columns if c not in ("period_start", "count")]
+    cols = [keys] if isinstance(keys, str) else list(keys)
+    require_columns(table, cols, name)
+    return cols
+
+
+def checked_counts(table: pd.DataFrame, name: str) -> NDArray[np.float64]:
+    """The ``count`` column of a count table as float64, checked to hold whole numbers >= 0."""
+    values = table["count"]
+    if values.isna().any():
+        raise ValueError(f"{name}['count'] has missing values")
+    counts = as_1d_float(values.to_numpy(dtype=np.float64, na_value=np.nan), f"{name}['count']")
+    if np.any(counts < 0) or np.any(counts != np.floor(counts)):
+        raise ValueError(f"{name}['count'] must be non-negative whole numbers")
+    return counts
+
+
+def checked_period_starts(table: pd.DataFrame, period: str, name: str) -> pd.DatetimeIndex:
+    """The ``period_start`` column of a count table as naive local times, checked to be
+    starts of ``period`` (see :func:`problembild.analysis.periods.period_start`)."""
+    starts = to_local(table["period_start"], f"{name}['period_start']")
+    if starts.isna().any():
+        raise ValueError(f"{name}['period_start'] has missing values")
+    if not (period_start(starts, period) == starts).all():
+        raise ValueError(f"{name}['period_start'] must hold {period} starts (see periods.period_start)")
+    return starts
 
 
 def indicator_order(values: pd.Series) -> pd.Series:

@@ -3,8 +3,8 @@
 Incident times arrive tz-aware (Europe/Stockholm or UTC) from the database; a
 period is a *local* calendar notion (a shooting at 23:30 UTC on 31 December is a
 New Year's Day event in Stockholm), so every function here first converts to
-Europe/Stockholm wall-clock time and drops the zone. Naive input is taken to be
-local time already.
+wall-clock time in :data:`~problembild.analysis.vocabulary.LOCAL_TIMEZONE`
+(Europe/Stockholm) and drops the zone. Naive input is taken to be local time already.
 
 A period is identified by its start: a naive local midnight, ``datetime64[us]``
 (Monday for ISO weeks, the 1st for months, 1 January/April/July/October for
@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .vocabulary import LOCAL_TIMEZONE
+
 __all__ = [
     "PERIODS",
-    "TIMEZONE",
     "complete_periods",
     "parse_period",
     "period_days",
@@ -38,8 +39,6 @@ __all__ = [
 
 #: Supported period lengths, shortest first.
 PERIODS: Final[tuple[str, ...]] = ("week", "month", "quarter", "year")
-#: Time zone that defines calendar days, weeks and hours.
-TIMEZONE: Final = "Europe/Stockholm"
 
 _UNIT: Final = "us"
 _NAT_INT: Final = np.iinfo(np.int64).min
@@ -105,7 +104,7 @@ def to_local(values: Any, name: str = "timestamps") -> pd.DatetimeIndex:
                 raise ValueError(f"{name} must be datetimes, got values of kind {kind!r}")
             idx = _parse_objects(arr, name)
     if idx.tz is not None:
-        idx = idx.tz_convert(TIMEZONE).tz_localize(None)
+        idx = idx.tz_convert(LOCAL_TIMEZONE).tz_localize(None)
     return idx.as_unit(_UNIT)
 
 
@@ -126,7 +125,7 @@ def _parse_objects(arr: NDArray[Any], name: str) -> pd.DatetimeIndex:
     if aware == {True, False}:
         raise ValueError(f"{name} mixes naive and tz-aware values; localise them first")
     return pd.DatetimeIndex(
-        [pd.NaT if ts is pd.NaT else ts.tz_convert(TIMEZONE).tz_localize(None) for ts in stamps]
+        [pd.NaT if ts is pd.NaT else ts.tz_convert(LOCAL_TIMEZONE).tz_localize(None) for ts in stamps]
     )
 
 

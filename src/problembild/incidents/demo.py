@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
-from problembild.analysis.synthetic import iter_incidents, synthetic_population
 from problembild.areas.models import Area, Population
 from problembild.core.cache import register_changes
 from problembild.core.imports import ImportResult, ProgressCallback
@@ -21,6 +20,7 @@ from problembild.core.models import ImportRecord
 
 from .models import SYNTHETIC_SOURCE, Incident
 from .store import area_index, content_hash, exact_match_labels, write_incidents
+from .synthetic import iter_incidents, synthetic_population
 from .taxonomy import load_taxonomy
 
 SYNTHETIC_POPULATION_SOURCE = "Syntetisk (Problembild demo-data)"

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from problembild.analysis.spatial import AreaIndex, inside_sweden, to_sweref
+from problembild.analysis.vocabulary import LOCAL_TIMEZONE
 from problembild.core.errors import ImportFailed, RowError
 
 from .taxonomy import Taxonomy
@@ -32,7 +33,6 @@ FIELDS = ("id", "occurred_at", "type", "x", "y", "lat", "lon", "municipality", "
 REQUIRED = ("id", "occurred_at", "type")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".geojson", ".json")
 _OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
-LOCAL_TZ = "Europe/Stockholm"
 
 
 #: Rows validated, checked and written at a time: bounds memory for files of any size.
@@ -236,7 +236,7 @@ def parse_times(values: pd.Series) -> pd.Series:
         out[has_offset] = parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
     if naive.any():
         local = pd.DatetimeIndex(pd.to_datetime(s[naive], format="ISO8601", errors="coerce")).as_unit("us")
-        local = local.tz_localize(LOCAL_TZ, ambiguous=True, nonexistent="shift_forward")
+        local = local.tz_localize(LOCAL_TIMEZONE, ambiguous=True, nonexistent="shift_forward")
         out[naive] = local.tz_convert("UTC").tz_localize(None).to_numpy()
     with np.errstate(invalid="ignore"):
         implausible = (out < np.datetime64("1900-01-01", "us")) | (out >= np.datetime64("2100-01-01", "us"))

@@ -15,19 +15,19 @@ import pandas as pd
 import pytest
 import shapely
 
-from problembild.analysis.change import fit_trend
 from problembild.analysis.grid import Grid
 from problembild.analysis.hotspots import gi_star, gi_star_labels
 from problembild.analysis.nearrepeat import knox
 from problembild.analysis.spatial import AreaIndex, inside_sweden
-from problembild.analysis.synthetic import (
+from problembild.analysis.trend import fit_trend
+from problembild.analysis.vocabulary import INDICATOR_CODES
+from problembild.incidents.synthetic import (
     INDICATOR_MIX,
     RAW_TYPES,
     generate_incidents,
     iter_incidents,
     synthetic_population,
 )
-from problembild.analysis.vocabulary import INDICATOR_CODES
 
 TAXONOMY = Path(__file__).resolve().parents[2] / "src/problembild/incidents/taxonomy.toml"
 END = date(2025, 1, 1)
@@ -346,3 +346,14 @@ def test_bad_arguments(areas):
         synthetic_population([], seed=1, year=2024)
     with pytest.raises(ValueError, match="seed must"):
         synthetic_population(areas, seed=-2, year=2024)
+
+
+def test_generator_imports_no_django():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, problembild.incidents.synthetic; "
+        "sys.exit(int(any(m == 'django' or m.startswith('django.') for m in sys.modules)))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -70,8 +70,8 @@ import pyarrow.compute as pc
 import shapely
 from numpy.typing import NDArray
 
-from .spatial import SWEDEN_BOUNDS_SWEREF
-from .vocabulary import INDICATOR_CODES
+from problembild.analysis.spatial import SWEDEN_BOUNDS_SWEREF
+from problembild.analysis.vocabulary import INDICATOR_CODES, LOCAL_TIMEZONE
 
 __all__ = [
     "CATEGORY_WEIGHT",
@@ -82,7 +82,6 @@ __all__ = [
     "synthetic_population",
 ]
 
-TIMEZONE: Final = "Europe/Stockholm"
 COLUMNS: Final[tuple[str, ...]] = ("id", "occurred_at", "type", "indicator", "x", "y", "synthetic")
 
 _SARSKILT: Final = "särskilt utsatt område"
@@ -771,11 +770,11 @@ def _lag_distribution() -> NDArray[np.float64]:
 def _chunks(model: _Model, n: int, chunk_size: int, seed: int, width: int) -> Iterator[pd.DataFrame]:
     for i, first in enumerate(range(0, n, chunk_size)):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, i)))
-        yield _chunk(model, rng, min(chunk_size, n - first), first, seed, width)
+        yield _chunk(model, rng, m=min(chunk_size, n - first), first=first, seed=seed, width=width)
 
 
 def _chunk(
-    model: _Model, rng: np.random.Generator, m: int, first: int, seed: int, width: int
+    model: _Model, rng: np.random.Generator, *, m: int, first: int, seed: int, width: int
 ) -> pd.DataFrame:
     counts = rng.multinomial(m, model.area_p)
     bounds = np.concatenate([[0], np.cumsum(counts)])
@@ -811,7 +810,7 @@ def _chunk(
         y[town] = py[inside.size :] + radius * np.sin(angle)
         x[ring], y[ring] = spec.ring.sample(rng, ring.size)
 
-    _near_repeats(model, rng, group, ind, day, x, y)
+    _near_repeats(model, rng, group=group, ind=ind, day=day, x=x, y=y)
 
     # When: the hour from the indicator's profile for that weekday, then a uniform second.
     weekday = (model.weekday0 + day) % 7
@@ -828,18 +827,20 @@ def _chunk(
         x[outside], y[outside] = anchors[area[outside], 0], anchors[area[outside], 1]
 
     occurred = pd.DatetimeIndex(local.view("datetime64[ns]")).tz_localize(
-        TIMEZONE, ambiguous=summer_time, nonexistent=pd.Timedelta(hours=1)
+        LOCAL_TIMEZONE, ambiguous=summer_time, nonexistent=pd.Timedelta(hours=1)
     )
     order = np.argsort(occurred.asi8, kind="stable")  # by UTC: local times repeat in October
     occurred = occurred[order]
     types = _strings(model.type_names, ind[order] * model.types.n_categories + kind[order])
     codes = _strings(INDICATOR_CODES, ind[order])
-    return _frame(_ids(seed, first, m, width), occurred, types, codes, x[order], y[order])
+    ids = _ids(seed, first, m, width)
+    return _frame(ids, occurred, types=types, codes=codes, x=x[order], y=y[order])
 
 
 def _near_repeats(
     model: _Model,
     rng: np.random.Generator,
+    *,
     group: NDArray[np.int64],
     ind: NDArray[np.int64],
     day: NDArray[np.int64],
@@ -892,6 +893,7 @@ def _strings(values: Sequence[str], index: NDArray[np.int64]) -> pd.Series:
 def _frame(
     ids: pd.Series,
     occurred: pd.DatetimeIndex,
+    *,
     types: pd.Series,
     codes: pd.Series,
     x: NDArray[np.float64],
@@ -915,9 +917,9 @@ def _empty_frame() -> pd.DataFrame:
     none = np.zeros(0, dtype=np.int64)
     return _frame(
         _ids(0, 0, 0, 8),
-        pd.DatetimeIndex(none.view("datetime64[ns]")).tz_localize(TIMEZONE),
-        _strings(("",), none),
-        _strings(INDICATOR_CODES, none),
-        np.zeros(0),
-        np.zeros(0),
+        pd.DatetimeIndex(none.view("datetime64[ns]")).tz_localize(LOCAL_TIMEZONE),
+        types=_strings(("",), none),
+        codes=_strings(INDICATOR_CODES, none),
+        x=np.zeros(0),
+        y=np.zeros(0),
     )
