@@ -25,6 +25,7 @@ from problembild.core.models import OrgUnit
 from .choices import STANDARD_CATEGORIES
 from .geometry import sweref_to_geojson, wgs84_to_sweref
 from .models import Area, AssessmentRound, Classification, Municipality
+from .municipalities import MunicipalityIndex
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SOURCE_NOTE = "Polismyndigheten, via UO-Project/UO_panel (see areas/data/SOURCE.md)"
@@ -79,23 +80,6 @@ def load_municipalities(path: Path = DATA_DIR / "municipalities.geojson") -> tup
     return len(data["features"]), changed
 
 
-def municipality_index() -> tuple[list[str], list[shapely.Geometry]]:
-    codes, geoms = [], []
-    for code, wkb in Municipality.objects.exclude(geometry=None).values_list("code", "geometry"):
-        codes.append(code)
-        geoms.append(shapely.from_wkb(bytes(wkb)))
-    return codes, geoms
-
-
-def municipality_of(geom: shapely.Geometry, codes: list[str], geoms: list[shapely.Geometry]) -> str | None:
-    """Code of the municipality containing the geometry's representative point."""
-    point = shapely.point_on_surface(geom)
-    for code, g in zip(codes, geoms, strict=True):
-        if g.contains(point):
-            return code
-    return None
-
-
 @register_changes()  # one bump of the cached pages' register version, after the commit
 @transaction.atomic
 def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
@@ -104,7 +88,7 @@ def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
     root = nation()
     n_muni, muni_changed = load_municipalities(data_dir / "municipalities.geojson")
     changed += muni_changed
-    codes, mgeoms = municipality_index()
+    municipalities = MunicipalityIndex()
 
     wgs_features = json.loads((data_dir / "areas_2023.geojson").read_text(encoding="utf-8"))["features"]
     sweref_by_id = {
@@ -136,7 +120,7 @@ def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
                 "town": p.get("town") or "",
                 "area_code": p.get("area_code") or "",
                 "org_unit": lpo,
-                "municipality_id": municipality_of(geom, codes, mgeoms),
+                "municipality_id": municipalities.code_of(geom),
                 "geometry": shapely.to_wkb(geom),
                 "geojson": json.dumps(feature["geometry"], separators=(",", ":")),
                 "area_km2": round(geom.area / 1e6, 4),
@@ -148,7 +132,7 @@ def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
             assessed_2023[p["panel_id"]] = date.fromisoformat(p["assessed"][:10])
     units = OrgUnit.objects.count()
 
-    changed += _load_historical(data_dir / "areas_historical.geojson", codes, mgeoms, root)
+    changed += _load_historical(data_dir / "areas_historical.geojson", municipalities, root)
     rounds, n_class, class_changed = _load_classifications(
         data_dir / "area_classifications_2015_2023.csv", assessed_2023
     )
@@ -163,7 +147,7 @@ def load_register(data_dir: Path = DATA_DIR) -> RegisterSummary:
     )
 
 
-def _load_historical(path: Path, codes, mgeoms, root: OrgUnit) -> int:
+def _load_historical(path: Path, municipalities: MunicipalityIndex, root: OrgUnit) -> int:
     """Areas listed only before 2023. The file names no lokalpolisområde, so each is placed in
     the unit of the nearest 2023 area in the same municipality (else the nearest area's
     polisområde): the unit that in practice answers for the place today."""
@@ -175,7 +159,7 @@ def _load_historical(path: Path, codes, mgeoms, root: OrgUnit) -> int:
         if any(a.panel_id == p["panel_id"] for a in current):
             continue
         geom = wgs84_to_sweref(shapely.geometry.shape(feature["geometry"]))
-        muni = municipality_of(geom, codes, mgeoms)
+        muni = municipalities.code_of(geom)
         c = geom.centroid
         dist = np.hypot(centroids[:, 0] - c.x, centroids[:, 1] - c.y)
         same_muni = np.array([a.municipality_id == muni for a in current])

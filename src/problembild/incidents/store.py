@@ -13,6 +13,7 @@ import pandas as pd
 from django.db import connection
 
 from problembild.analysis.spatial import AreaIndex
+from problembild.areas.geometry import from_wkb
 from problembild.areas.models import Area
 from problembild.core.db import bulk_insert
 
@@ -37,10 +38,8 @@ def area_index() -> AreaIndex | None:
     rows = list(Area.objects.exclude(geometry=None).order_by("pk").values_list("pk", "geometry"))
     if not rows:
         return None
-    import shapely
-
     ids = np.array([pk for pk, _ in rows], dtype=np.int64)
-    geoms = [shapely.from_wkb(bytes(wkb)) for _, wkb in rows]
+    geoms = [from_wkb(wkb) for _, wkb in rows]
     return AreaIndex(geoms, ids)
 
 

@@ -1,0 +1,65 @@
+"""Which municipality a place lies in, from the municipality boundaries.
+
+The one way to place points (incidents, an area's representative point) in a
+municipality by coordinates: the register uses it for each area's municipality, the
+refresh for the incidents around the areas (the "rest of the municipality" comparison
+and the areas' shares). Incidents that arrive with a municipality name or code are
+placed by name at import (``incidents.importers.municipality_names``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from problembild.analysis.spatial import AreaIndex
+
+from .geometry import from_wkb
+from .models import Municipality
+
+
+class MunicipalityIndex:
+    """Municipality code of points in SWEREF99 TM metres ("" outside every municipality).
+
+    Parameters
+    ----------
+    codes : iterable of str, optional
+        Only these municipalities (default: all with a boundary).
+    cell_size : float
+        Raster cell of the underlying :class:`~problembild.analysis.spatial.AreaIndex`
+        (metres; municipalities are large, so coarse cells suffice).
+    """
+
+    def __init__(self, codes: Iterable[str] | None = None, *, cell_size: float = 500.0) -> None:
+        # In name order, as the register has always placed areas: on a shared border the first wins.
+        rows = Municipality.objects.exclude(geometry=None).order_by("name")
+        if codes is not None:
+            rows = rows.filter(code__in=list(codes))
+        pairs = list(rows.values_list("code", "geometry"))
+        self.codes = np.array([code for code, _ in pairs] + [""], dtype=object)
+        self._index = (
+            AreaIndex([from_wkb(wkb) for _, wkb in pairs], np.arange(len(pairs)), cell_size=cell_size)
+            if pairs
+            else None
+        )
+
+    def __len__(self) -> int:
+        return len(self.codes) - 1
+
+    def codes_at(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.object_]:
+        """The municipality code of each point, "" where none contains it."""
+        xa = np.asarray(x, dtype=np.float64)
+        if self._index is None:
+            return np.full(xa.shape, "", dtype=object)
+        hit = self._index.assign(xa, np.asarray(y, dtype=np.float64))
+        return self.codes[np.where(hit >= 0, hit, len(self))]
+
+    def code_of(self, geometry) -> str | None:
+        """The municipality containing the geometry's representative point, or None."""
+        import shapely
+
+        point = shapely.point_on_surface(geometry)
+        code = self.codes_at([point.x], [point.y])[0]
+        return code or None
