@@ -301,8 +301,8 @@ def refresh(
     setup_django()
     from datetime import date
 
-    from problembild.picture.services import RefreshOptions
-    from problembild.picture.services import refresh as run
+    from problembild.picture.refresh.run import RefreshOptions
+    from problembild.picture.refresh.run import refresh as run
 
     try:
         options = RefreshOptions(cell_size=cell_size, as_of=date.fromisoformat(as_of) if as_of else None)

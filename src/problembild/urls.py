@@ -1,4 +1,4 @@
-"""URL configuration."""
+"""URL configuration: the shell (login, language, admin, API) and each domain app's pages."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from problembild.web.api import api_urls
+from problembild.api import api_urls
 
 admin.site.site_header = "Problembild – administration"
 admin.site.site_title = "Problembild"
@@ -18,7 +18,9 @@ urlpatterns = [
     path("api/", api_urls()),
     path("admin/", admin.site.urls),
     path("", include("problembild.core.urls")),
-    path("", include("problembild.web.urls")),
+    path("", include("problembild.areas.urls")),
+    path("", include("problembild.incidents.urls")),
+    path("", include("problembild.picture.urls")),
 ]
 
 handler403 = "problembild.web.views.permission_denied"

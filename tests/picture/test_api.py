@@ -10,7 +10,7 @@ from problembild.analysis.spatial import to_wgs84
 from problembild.areas.models import Area
 from problembild.core.models import AccessLogEntry, ApiToken
 from problembild.picture.models import AreaPicture, IndicatorValue, RefreshRun
-from problembild.picture.services import RefreshOptions, refresh
+from problembild.picture.refresh.run import RefreshOptions, refresh
 
 pytestmark = pytest.mark.django_db
 

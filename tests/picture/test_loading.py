@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from problembild.incidents.models import AreaMatch, Incident
-from problembild.picture import loading
+from problembild.picture.refresh import load as loading
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from problembild.areas.models import Area
 from problembild.cli import app
 from problembild.picture.models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
-from problembild.picture.services import RefreshOptions, refresh
+from problembild.picture.refresh.run import RefreshOptions, refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_cli_refresh_prints_a_summary():
 
 
 def test_hot_spots_in_worker_processes_equal_the_serial_ones(rosengard_data, monkeypatch):
-    from problembild.picture import space
+    from problembild.picture.refresh import space
 
     area, _, _ = rosengard_data
     options = RefreshOptions(as_of=date(2025, 1, 1), forecast_origins=2)

@@ -53,9 +53,9 @@ def test_feed_page_renders_map_table_chart_and_position_note(client_for, analyst
     assert "Händelseflödet" in html
     assert "aldrig brottsplatsens adress" in html
     assert 'id="feed-map"' in html and 'id="feed-chart"' in html and 'id="feed-data"' in html
-    assert "vendor/plotly/plotly.min.js" in html and "web/feed.js" in html
+    assert "vendor/plotly/plotly.min.js" in html and "incidents/feed.js" in html
     nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
-    assert f'src="/static/web/feed.js" nonce="{nonce}"' in html
+    assert f'src="/static/incidents/feed.js" nonce="{nonce}"' in html
     data = response.context["map_data"]
     assert data["munis"]["1280"]["n"] == 3 and data["munis"]["1281"]["n"] == 1
     assert len(data["munis"]) == 290

@@ -11,7 +11,7 @@ import pytest
 
 import problembild
 from problembild.areas.models import Area
-from problembild.picture.services import RefreshOptions, refresh
+from problembild.picture.refresh.run import RefreshOptions, refresh
 
 LOCALE_DIR = Path(problembild.__file__).resolve().parent / "locale"
 EN_PO = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"
@@ -223,7 +223,7 @@ def test_category_names_in_english_and_swedish(client_for, analyst):
     area = client.get(f"/areas/{alby.panel_id}/").content.decode()
     for sv, en in CATEGORY_NAMES.items():
         assert f'data-category="{sv}">{sv}</span>' in overview, sv
-        assert f'<option value="{sv}" >{sv}</option>' in overview, sv
+        assert f'<option value="{sv}">{sv}</option>' in overview, sv
         assert en not in overview, en
     assert 'data-category="riskområde">riskområde</span>' in area
     assert "vulnerable area" not in area and "risk area" not in area
@@ -233,7 +233,7 @@ def test_category_names_in_english_and_swedish(client_for, analyst):
     area = client.get(f"/areas/{alby.panel_id}/").content.decode()
     for sv, en in CATEGORY_NAMES.items():
         assert f'data-category="{sv}">{en}</span>' in overview, en  # badge: value Swedish, text English
-        assert f'<option value="{sv}" >{en}</option>' in overview, en  # filter: value Swedish
+        assert f'<option value="{sv}">{en}</option>' in overview, en  # filter: value Swedish
         assert f'aria-hidden="true"></span>{en}</li>' in overview, en  # legend
         assert f">{sv}<" not in overview and f"({sv})" not in overview, sv
     assert "particularly vulnerable area 2023</span>" in area

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from problembild.areas.models import Area
 from problembild.core.models import AccessLogEntry
 from problembild.picture.models import AreaPicture
-from problembild.picture.services import RefreshOptions, refresh
+from problembild.picture.refresh.run import RefreshOptions, refresh
 
 pytestmark = pytest.mark.django_db
 

@@ -18,6 +18,7 @@ import shapely
 from django.db.models import Max
 
 from problembild.analysis.spatial import area_weighted_overlay, inside_sweden
+from problembild.core import imports
 from problembild.core.cache import register_changes
 from problembild.core.db import upsert
 from problembild.core.imports import (
@@ -33,6 +34,7 @@ from problembild.core.models import OrgUnit
 from .choices import STANDARD_CATEGORIES, Direction
 from .geometry import SUPPORTED_SUFFIXES, read_features, sweref_to_geojson
 from .models import Area, AssessmentRound, Classification, Population
+from .municipalities import MunicipalityIndex
 from .register import ensure_org_unit, lpo_code, nation
 
 AREA_FIELDS = (
@@ -51,6 +53,8 @@ AREA_FIELDS = (
     "split_from",
     "year",
 )
+#: The largest residents figure accepted: more than Sweden's population is a typing error.
+_MAX_RESIDENTS = 20_000_000
 _DIRECTIONS = {
     "positive": Direction.POSITIVE,
     "positiv": Direction.POSITIVE,
@@ -59,6 +63,27 @@ _DIRECTIONS = {
     "negative": Direction.NEGATIVE,
     "negativ": Direction.NEGATIVE,
 }
+
+
+def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
+    """Parse ``their_property=field`` pairs against the area fields; an empty field ignores the property."""
+    return imports.parse_mapping(pairs, AREA_FIELDS)
+
+
+def run_area_import(path, options: dict, **common) -> ImportResult:
+    """The import page's runner (:class:`~problembild.core.imports.ImportKind`) for lists of areas."""
+    return import_areas(
+        path,
+        year=options.get("year"),
+        categories=options.get("categories"),
+        mapping=parse_mapping(options.get("map") or []),
+        **common,
+    )
+
+
+def run_population_import(path, options: dict, **common) -> ImportResult:
+    """The import page's runner for residents per area and year."""
+    return import_population(path, year=options.get("year"), source=options.get("source") or "", **common)
 
 
 def _apply_mapping(props: dict, mapping: dict[str, str], known: Sequence[str]) -> tuple[dict, list[str]]:
@@ -93,13 +118,18 @@ def import_areas(
     """
     p = check_file(path, SUPPORTED_SUFFIXES)
     fname = str(p)
-    table = read_features(p)
+    table = read_features(p, strict=False)
     mapping = mapping or {}
-    errors: list[RowError] = []
+    # Features whose geometry could not be used are rejected like any other bad row.
+    errors: list[RowError] = list(table.errors)
+    bad_geometry = {e.line for e in table.errors}
     rows: list[tuple[int, dict, shapely.Geometry | None]] = []
     unknown_cols: set[str] = set()
     for i, (props, geom) in enumerate(zip(table.properties, table.geometries, strict=True), start=1):
         mapped, unknown = _apply_mapping(props, mapping, AREA_FIELDS)
+        for key in ("panel_id", "split_from", "year"):  # numbers stored as reals (e.g. in a Shapefile)
+            if isinstance(mapped.get(key), float) and mapped[key].is_integer():
+                mapped[key] = int(mapped[key])
         unknown_cols.update(unknown)
         rows.append((i, mapped, geom))
     if unknown_cols:
@@ -114,13 +144,34 @@ def import_areas(
                 for c in sorted(unknown_cols)
             ]
         )
-    years = {int(r["year"]) for _, r, _ in rows if r.get("year") not in (None, "")}
+    row_years: dict[int, tuple[int, dict]] = {}
+    for line, r, _ in rows:
+        if r.get("year") in (None, ""):
+            continue
+        text = str(r["year"]).strip()
+        if text.isdecimal() and 1900 <= int(text) <= 2100:
+            row_years[line] = (int(text), r)
+        else:
+            errors.append(RowError(fname, line, "year", f"not a year: {r['year']!r}", dict(r)))
     if year is None:
+        years = {y for y, _ in row_years.values()}
         if len(years) != 1:
             raise ImportFailed(
                 [RowError(fname, None, "year", "give --year (the file has no single 'year' value)")]
             )
         year = years.pop()
+    for line, (y, r) in row_years.items():
+        if y != year:
+            errors.append(
+                RowError(
+                    fname,
+                    line,
+                    "year",
+                    f"{y} differs from the round being imported ({year})",
+                    dict(r),
+                )
+            )
+    rejected_early = {e.line for e in errors}
     existing_round = AssessmentRound.objects.filter(year=year).first()
     cats = list(categories or (existing_round.categories if existing_round else STANDARD_CATEGORIES))
     if existing_round and categories and list(categories) != existing_round.categories:
@@ -131,16 +182,17 @@ def import_areas(
     by_code = {a.area_code: a for a in by_panel.values() if a.area_code}
     by_name = {a.name: a for a in by_panel.values()}
     lpos = {u.name.casefold(): u for u in OrgUnit.objects.filter(kind=OrgUnit.Kind.LOCAL_POLICE_AREA)}
-    in_file = {int(r["panel_id"]) for _, r, _ in rows if str(r.get("panel_id") or "").isdigit()}
+    in_file = {int(r["panel_id"]) for _, r, _ in rows if str(r.get("panel_id") or "").isdecimal()}
 
     plans = []
+    seen: dict[object, int] = {}  # panel id or area -> the first line naming it
     for line, r, geom in rows:
 
         def err(field: str, message: str, line=line, r=r) -> None:
             errors.append(RowError(fname, line, field, message, dict(r)))
 
         n_before = len(errors)
-        category = (r.get("category") or "").strip()
+        category = str(r.get("category") or "").strip()
         if category not in cats:
             err("category", f"unknown category {category!r} for {year}; allowed: {', '.join(cats)}")
         direction = str(r.get("direction") or "").strip().casefold()
@@ -149,11 +201,12 @@ def import_areas(
         assessed = None
         if r.get("assessed"):
             try:
-                assessed = date.fromisoformat(str(r["assessed"])[:10])
+                # Shapefiles store dates as YYYY/MM/DD text when written from datetimes.
+                assessed = date.fromisoformat(str(r["assessed"])[:10].replace("/", "-"))
             except ValueError:
                 err("assessed", f"not a date: {r['assessed']!r}")
         panel = r.get("panel_id")
-        if panel not in (None, "") and not str(panel).isdigit():
+        if panel not in (None, "") and not str(panel).isdecimal():
             err("panel_id", f"not a whole number: {panel!r}")
             panel = None
         area = None
@@ -163,10 +216,17 @@ def import_areas(
             area = by_code.get(str(r["area_code"]))
         if area is None and r.get("name") and panel in (None, ""):
             area = by_name.get(str(r["name"]).strip())
+        for key in ([("panel", int(panel))] if panel not in (None, "") else []) + (
+            [("area", area.pk)] if area is not None else []
+        ):
+            if key in seen:
+                err("panel_id" if key[0] == "panel" else "name", f"the same area as line {seen[key]}")
+                break
+            seen[key] = line
         parent = None
         if r.get("split_from") not in (None, ""):
             sp = str(r["split_from"])
-            if not sp.isdigit() or (int(sp) not in by_panel and int(sp) not in in_file):
+            if not sp.isdecimal() or (int(sp) not in by_panel and int(sp) not in in_file):
                 err("split_from", f"unknown area {sp!r} (give the panel id of the area it was split from)")
             else:
                 parent = int(sp)
@@ -181,7 +241,7 @@ def import_areas(
         if area is None:
             if not r.get("name"):
                 err("name", "a new area needs a name")
-            if geom is None:
+            if geom is None and line not in bad_geometry:
                 err("geometry", "a new area needs a boundary")
             lpo_name = str(r.get("local_police_area") or "").strip()
             unit = lpos.get(lpo_name.casefold())
@@ -191,10 +251,22 @@ def import_areas(
                     f"unknown lokalpolisområde {lpo_name!r} (give police_area_code and "
                     "region_code to create it)",
                 )
-        if len(errors) == n_before:
+        if len(errors) == n_before and line not in rejected_early:
             plans.append(
                 (line, r, geom, area, unit, category, _DIRECTIONS.get(direction, ""), assessed, parent)
             )
+    # An area split from one in this file needs that one to be imported too.
+    planned = {int(p[1]["panel_id"]) for p in plans if str(p[1].get("panel_id") or "").isdecimal()}
+    kept = []
+    for plan in plans:
+        line, r, parent = plan[0], plan[1], plan[8]
+        if parent is not None and parent not in by_panel and parent not in planned:
+            errors.append(
+                RowError(fname, line, "split_from", f"area {parent} is rejected in this file", dict(r))
+            )
+        else:
+            kept.append(plan)
+    plans = kept
 
     with recorded_import(
         "areas", p, user=user, options={"year": year, "categories": cats, "map": mapping}
@@ -206,6 +278,8 @@ def import_areas(
         added = int(changed and existing_round is None)
         next_id = (Area.objects.aggregate(m=Max("panel_id"))["m"] or 0) + 1
         created: dict[int, Area] = {}
+        splits: list[tuple[Area, int]] = []
+        municipalities = MunicipalityIndex() if any(p[2] is not None for p in plans) else None
         for _line, r, geom, area, unit, category, direction, assessed, parent in plans:
             values: dict = {}
             if geom is not None:
@@ -213,6 +287,7 @@ def import_areas(
                     geometry=shapely.to_wkb(geom),
                     geojson=sweref_to_geojson(geom),
                     area_km2=round(geom.area / 1e6, 4),
+                    municipality_id=municipalities.code_of(geom) if municipalities else None,
                 )
             for f in ("town", "area_code"):
                 if r.get(f):
@@ -239,7 +314,7 @@ def import_areas(
                         str(r["local_police_area"]),
                         pa,
                     )
-                panel = int(r["panel_id"]) if str(r.get("panel_id") or "").isdigit() else next_id
+                panel = int(r["panel_id"]) if str(r.get("panel_id") or "").isdecimal() else next_id
                 next_id = max(next_id, panel) + 1
                 values["org_unit"] = unit
                 values["source"] = Path(fname).name
@@ -249,17 +324,22 @@ def import_areas(
                 area, was = upsert(Area, {"pk": area.pk}, values)
             added += was
             if parent is not None:
-                parent_area = Area.objects.get(panel_id=parent)
-                if area.parent_id != parent_area.pk:
-                    area.parent = parent_area
-                    area.save(update_fields=["parent"])
-                    added += 1
+                splits.append((area, parent))
             _, was = upsert(
                 Classification,
                 {"area": area, "round": rnd},
                 {"category": category, "direction": direction, "assessed": assessed},
             )
             added += was
+        # After every area exists, so that an area may name one later in the file.
+        for area, parent in splits:
+            parent_area = Area.objects.filter(panel_id=parent).first()
+            if parent_area is None:
+                raise ImportFailed([RowError(fname, None, "split_from", f"unknown area {parent}")])
+            if area.parent_id != parent_area.pk:
+                area.parent = parent_area
+                area.save(update_fields=["parent"])
+                added += 1
         result.added = added
         result.details = {"year": year, "categories": cats, "new_areas": len(created)}
     return result
@@ -286,7 +366,7 @@ def import_population(
     p = check_file(path, (".csv",))
     fname = str(p)
     try:
-        frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:
         raise ImportFailed([RowError(fname, None, "file", f"cannot read CSV: {exc}")]) from None
     key = "deso" if boundaries else "area"
@@ -300,11 +380,14 @@ def import_population(
     errors: list[RowError] = []
     good: list[tuple[str, int, int, str, int]] = []
     for i, r in enumerate(frame.to_dict("records"), start=2):
-        residents = str(r["residents"]).strip().replace(" ", "")
+        # Thousands may be grouped with a (no-break) space, as Swedish statistics often are.
+        residents = str(r["residents"]).strip().replace(" ", "").replace("\u00a0", "")
         y = str(r.get("year") or year or "").strip()
-        if not residents.isdigit():
+        if not (residents.isascii() and residents.isdecimal()):
             errors.append(RowError(fname, i, "residents", f"not a whole number: {r['residents']!r}", r))
-        elif not (y.isdigit() and 1900 <= int(y) <= 2100):
+        elif int(residents) > _MAX_RESIDENTS:
+            errors.append(RowError(fname, i, "residents", f"more residents than Sweden has: {residents}", r))
+        elif not (y.isdecimal() and 1900 <= int(y) <= 2100):
             errors.append(RowError(fname, i, "year", f"not a year: {y!r}", r))
         elif not str(r[key]).strip():
             errors.append(RowError(fname, i, key, "empty", r))
@@ -316,13 +399,21 @@ def import_population(
     targets: list[tuple[Area, int, int, str]] = []
     if boundaries is None:
         ok = []
+        first_line: dict[tuple[int, int], int] = {}
         for k, y, n, s, line in good:
             area = areas_by_key.get(k)
             if area is None:
                 errors.append(
                     RowError(fname, line, "area", f"unknown area {k!r} (give a panel id or exact name)")
                 )
+            elif (area.pk, y) in first_line:
+                errors.append(
+                    RowError(
+                        fname, line, "area", f"{area.name} {y} is already on line {first_line[area.pk, y]}"
+                    )
+                )
             else:
+                first_line[area.pk, y] = line
                 ok.append((area, y, n, s))
         targets = ok
     else:
@@ -354,14 +445,34 @@ def _deso_overlay(fname, boundaries, good, errors, source) -> list:
         raise ImportFailed(
             [RowError(str(boundaries), None, "deso", "no 'deso' property in the boundary file")]
         )
-    geom_by_code = {c: g for c, g in zip(codes, table.geometries, strict=True) if c and g is not None}
-    for k, _y, _n, _s, line in good:
+    geom_by_code: dict[str, shapely.Geometry] = {}
+    repeated, listed = [], set()
+    for feature, (code, geom) in enumerate(zip(codes, table.geometries, strict=True), start=1):
+        if code and code in listed:
+            repeated.append(RowError(str(boundaries), feature, "deso", f"DeSO {code!r} appears twice"))
+        listed.add(code)
+        if code and geom is not None:
+            geom_by_code.setdefault(code, geom)
+    if repeated:
+        raise ImportFailed(repeated)
+    first_line: dict[tuple[str, int], int] = {}
+    counted = []
+    for row in good:
+        k, y, line = row[0], row[1], row[4]
         if k not in geom_by_code:
             errors.append(RowError(fname, line, "deso", f"DeSO {k!r} is not in {boundaries}"))
+        elif (k, y) in first_line:
+            errors.append(
+                RowError(fname, line, "deso", f"DeSO {k!r} {y} is already on line {first_line[k, y]}")
+            )
+        else:
+            first_line[k, y] = line
+            counted.append(row)
+    good = counted
     areas = list(Area.objects.current().exclude(geometry=None))
     out = []
     for y in sorted({g[1] for g in good}):
-        rows = [(g[0], g[2]) for g in good if g[1] == y and g[0] in geom_by_code]
+        rows = [(g[0], g[2]) for g in good if g[1] == y]
         if not rows:
             continue
         totals = area_weighted_overlay(

@@ -20,6 +20,7 @@ from problembild.core.models import OrgUnit
 from problembild.core.scoping import unit_q
 
 from .choices import CATEGORY_SEVERITY, STANDARD_CATEGORIES, Direction
+from .geometry import from_wkb
 
 
 class AssessmentRound(models.Model):
@@ -98,6 +99,13 @@ class AreaQuerySet(models.QuerySet):
             return self.none()
         return self.filter(classifications__round=latest)
 
+    def in_current_category(self, category: str) -> AreaQuerySet:
+        """Areas whose latest classification has ``category``."""
+        latest = Classification.objects.filter(area=OuterRef("pk")).order_by("-round__year")
+        return self.alias(latest_category=Subquery(latest.values("category")[:1])).filter(
+            latest_category=category
+        )
+
     def with_current_category(self) -> AreaQuerySet:
         """Annotate ``current_category`` and ``current_year``: the latest classification of each area."""
         latest = Classification.objects.filter(area=OuterRef("pk")).order_by("-round__year")
@@ -156,7 +164,7 @@ class Area(models.Model):
     @cached_property
     def shape(self) -> shapely.Geometry | None:
         """The boundary as a shapely geometry in SWEREF99 TM, or None."""
-        return shapely.from_wkb(bytes(self.geometry)) if self.geometry else None
+        return from_wkb(self.geometry)
 
     @property
     def geojson_dict(self) -> dict | None:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from ninja import Schema
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
 from .models import ApiToken
+
+
+class Message(Schema):
+    """An error answer: what went wrong (403, 404, 422)."""
+
+    detail: str
 
 
 def user_for_key(key: str):

@@ -3,15 +3,18 @@
 The Criminal Data Act (brottsdatalagen) expects a record of who took data out of the
 system, why and for whom. :func:`export_table` therefore asks for a reason (or case
 reference) and a recipient before it hands over the file; the answer goes into the
-access log with the exported object.
+access log with the exported object. What is exported is always a declared table
+(:mod:`problembild.core.tables`): the file has the page table's columns.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -20,13 +23,15 @@ from django.utils.translation import gettext as _
 
 from .access import log_request
 from .models import AccessLogEntry
+from .tables import export_values
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-Column = tuple[str, str]  # (key in each row, header shown)
+#: Characters Excel does not allow in a sheet's name.
+_SHEET_NAME_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
 
 def _cell(value):
@@ -40,15 +45,15 @@ def _cell(value):
 
 
 def table_bytes(
-    rows: Iterable[dict], columns: Sequence[Column], fmt: str, *, title: str = "", note: str = ""
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str, *, title: str = "", note: str = ""
 ) -> bytes:
     """The table as CSV (UTF-8 with BOM, so Excel reads å/ä/ö) or as an .xlsx workbook."""
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([label for _, label in columns])
+        writer.writerow(headers)
         for row in rows:
-            writer.writerow([_cell(row.get(key)) for key, _ in columns])
+            writer.writerow([_cell(v) for v in row])
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt == "xlsx":
         from openpyxl import Workbook
@@ -56,16 +61,16 @@ def table_bytes(
 
         wb = Workbook()
         ws = wb.active
-        ws.title = (title or "Problembild")[:31]
+        ws.title = _SHEET_NAME_FORBIDDEN.sub("-", title or "Problembild")[:31] or "Problembild"
         start = 1
         if note:
             ws.cell(row=1, column=1, value=note).font = Font(italic=True)
             start = 3
-        for j, (_, label) in enumerate(columns, 1):
+        for j, label in enumerate(headers, 1):
             ws.cell(row=start, column=j, value=label).font = Font(bold=True)
         for i, row in enumerate(rows, start + 1):
-            for j, (key, _) in enumerate(columns, 1):
-                ws.cell(row=i, column=j, value=_cell(row.get(key)))
+            for j, value in enumerate(row, 1):
+                ws.cell(row=i, column=j, value=_cell(value))
         ws.freeze_panes = ws.cell(row=start + 1, column=1)
         out = io.BytesIO()
         wb.save(out)
@@ -75,9 +80,8 @@ def table_bytes(
 
 def export_table(
     request,
+    table,
     *,
-    rows: Iterable[dict],
-    columns: Sequence[Column],
     name: str,
     fmt: str,
     title: str = "",
@@ -85,10 +89,12 @@ def export_table(
     obj=None,
     object_type: str = "",
 ) -> HttpResponse:
-    """Ask for reason and recipient, then log the export and return the file.
+    """Ask for reason and recipient, then log the export and return ``table`` as a file.
 
-    Without ``reason`` and ``recipient`` in the query string this renders the reason
-    form (GET, so the download link can be bookmarked once filled in).
+    ``table`` is the page's declared table (:class:`problembild.core.tables.Table`), so
+    the file has the page's columns. Without ``reason`` and ``recipient`` in the query
+    string this renders the reason form (GET, so the download link can be bookmarked
+    once filled in).
     """
     if fmt not in FORMATS:
         from django.http import Http404
@@ -118,7 +124,8 @@ def export_table(
         reason=reason,
         recipient=recipient,
     )
-    content = table_bytes(rows, columns, fmt, title=title, note=note)
+    headers, rows = export_values(table)
+    content = table_bytes(headers, rows, fmt, title=title, note=note)
     response = HttpResponse(content, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{slugify(name) or "export"}.{fmt}"'
     return response

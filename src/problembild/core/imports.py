@@ -6,6 +6,10 @@ objects. With errors and without ``skip_invalid`` it raises :class:`ImportFailed
 writes nothing but the import record; otherwise it writes the valid rows in one
 transaction (idempotently: the same file twice adds nothing) and, with a rejects path,
 writes every rejected row with its reason.
+
+Each app registers the kinds of file it imports (:class:`ImportKind`, in its
+``AppConfig.ready``); the import page (:mod:`problembild.core.views.imports`) offers
+every registered kind, so a new domain app adds its importer without touching core.
 """
 
 from __future__ import annotations
@@ -21,11 +25,22 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .errors import ImportFailed, RowError
 from .models import ImportRecord
 
-__all__ = ["ImportFailed", "ImportResult", "RowError", "finish_validation", "recorded_import"]
+__all__ = [
+    "IMPORT_KINDS",
+    "ImportFailed",
+    "ImportKind",
+    "ImportResult",
+    "RowError",
+    "finish_validation",
+    "parse_mapping",
+    "recorded_import",
+    "register_import_kind",
+]
 
 
 @dataclass
@@ -157,3 +172,71 @@ def finish_validation(
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` by long imports; the CLI draws a progress bar from it."""
+
+
+def parse_mapping(pairs: Sequence[str], fields: Sequence[str]) -> dict[str, str]:
+    """Parse ``their_column=field`` pairs; ``field`` must be one of ``fields``, empty ignores the column."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--map {pair!r}: expected their_column=field")
+        theirs, ours = (s.strip() for s in pair.split("=", 1))
+        if ours and ours not in fields:
+            raise ValueError(f"--map {pair!r}: unknown field {ours!r}; fields are {', '.join(fields)}")
+        mapping[theirs] = ours
+    return mapping
+
+
+#: Options of the import form, each used by the kinds that name it in ``ImportKind.options``.
+FORM_OPTIONS = ("year", "categories", "source", "map")
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """A kind of file users may import from the import page.
+
+    ``runner`` and ``fields`` are dotted paths, imported only when used (the importers
+    pull in GIS and data libraries that a page view does not need):
+
+    * ``runner(path, options, *, skip_invalid, rejects, user) -> ImportResult`` runs the
+      app's importer with ``options`` (a JSON-able dict of the form's options named in
+      ``options``);
+    * ``fields`` names the sequence of fields a column mapping may target (None: the kind
+      takes no mapping).
+    """
+
+    code: str
+    label: str
+    suffixes: tuple[str, ...]
+    runner: str
+    options: tuple[str, ...] = ()
+    fields: str | None = None
+    order: int = 100
+
+    def run(self, path: str | os.PathLike, options: dict, **common) -> ImportResult:
+        return import_string(self.runner)(path, options, **common)
+
+    def mapping(self, pairs: Sequence[str]) -> dict[str, str]:
+        """``pairs`` parsed against this kind's fields (ValueError names a bad pair)."""
+        if not pairs:
+            return {}
+        if self.fields is None:
+            raise ValueError(f"{self.code} files take no column mapping")
+        return parse_mapping(pairs, import_string(self.fields))
+
+
+#: Registered kinds by code (see :func:`register_import_kind`).
+IMPORT_KINDS: dict[str, ImportKind] = {}
+
+
+def register_import_kind(kind: ImportKind) -> None:
+    """Offer ``kind`` on the import page (call from the app's ``AppConfig.ready``)."""
+    for option in kind.options:
+        if option not in FORM_OPTIONS:
+            raise ValueError(f"import kind {kind.code}: unknown option {option!r}; known: {FORM_OPTIONS}")
+    IMPORT_KINDS[kind.code] = kind
+
+
+def import_kinds() -> list[ImportKind]:
+    """The registered kinds in the order the page lists them."""
+    return sorted(IMPORT_KINDS.values(), key=lambda k: (k.order, k.code))

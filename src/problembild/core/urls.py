@@ -7,4 +7,8 @@ app_name = "core"
 urlpatterns = [
     path("access-log/", views.access_log, name="access_log"),
     path("access-review/", views.access_review, name="access_review"),
+    path("import/", views.import_page, name="import"),
+    path("import/commit/", views.import_commit, name="import_commit"),
+    path("import/records.<str:fmt>", views.import_records_export, name="import_records_export"),
+    path("import/<str:token>/errors.<str:fmt>", views.import_errors_export, name="import_errors_export"),
 ]

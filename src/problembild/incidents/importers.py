@@ -20,6 +20,7 @@ import pandas as pd
 from django.db import connection
 
 from problembild.areas.models import Municipality
+from problembild.core import imports
 from problembild.core.imports import (
     ImportFailed,
     ImportResult,
@@ -58,25 +59,36 @@ DEFER_INDEXES_FROM = 1_000_000
 
 
 def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
-    """Parse ``their_column=field`` pairs; an empty field ignores the column."""
-    mapping: dict[str, str] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ValueError(f"--map {pair!r}: expected their_column=field")
-        theirs, ours = (s.strip() for s in pair.split("=", 1))
-        if ours and ours not in FIELDS:
-            raise ValueError(f"--map {pair!r}: unknown field {ours!r}; fields are {', '.join(FIELDS)}")
-        mapping[theirs] = ours
-    return mapping
+    """Parse ``their_column=field`` pairs against the incident fields; an empty field ignores the column."""
+    return imports.parse_mapping(pairs, FIELDS)
+
+
+def run_import(path, options: dict, **common) -> ImportResult:
+    """The import page's runner (:class:`~problembild.core.imports.ImportKind`) for incident files."""
+    return import_incidents(
+        path,
+        source=options.get("source") or "import",
+        mapping=parse_mapping(options.get("map") or []),
+        **common,
+    )
+
+
+def municipality_names() -> dict[str, tuple[str, str]]:
+    """The one way to name an incident's municipality: code or name -> (code, county code).
+
+    Names are case-folded with hyphens as spaces (:func:`normalise_name`), so
+    "Upplands Bro" finds Upplands-Bro. Importers of files and of the police feed use it.
+    """
+    table: dict[str, tuple[str, str]] = {}
+    for code, name, county in Municipality.objects.values_list("code", "name", "county_code"):
+        table[code] = (code, county)
+        table[normalise_name(name)] = (code, county)
+    return table
 
 
 def municipality_lookup() -> dict[str, str]:
-    """Municipality names (case-folded, hyphens as spaces) and codes -> code."""
-    table: dict[str, str] = {}
-    for code, name in Municipality.objects.values_list("code", "name"):
-        table[code] = code
-        table[normalise_name(name)] = code
-    return table
+    """:func:`municipality_names` without the county: code or name -> code."""
+    return {key: code for key, (code, _county) in municipality_names().items()}
 
 
 def _columns(fname: str, table: Table, mapping: dict[str, str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from problembild.areas.counties import COUNTY_BY_NAME
-from problembild.areas.models import Area, Municipality
+from problembild.areas.models import Area
 from problembild.core.imports import (
     ImportFailed,
     ImportResult,
@@ -32,7 +32,7 @@ from problembild.core.imports import (
     recorded_import,
 )
 
-from .importers import _write_with_progress, duplicate_errors, normalise_name
+from .importers import _write_with_progress, duplicate_errors, municipality_names, normalise_name
 from .models import POLISEN_SOURCE, AreaMatch
 from .store import content_hash
 from .taxonomy import load_taxonomy
@@ -69,9 +69,7 @@ class PlaceResolver:
     """Resolves the feed's location names and titles to municipalities and areas."""
 
     def __init__(self) -> None:
-        self.municipalities: dict[str, tuple[str, str]] = {}
-        for code, name, county in Municipality.objects.values_list("code", "name", "county_code"):
-            self.municipalities[normalise_name(name)] = (code, county)
+        self.municipalities = municipality_names()
         self.area_patterns: dict[str, list[tuple[int, re.Pattern]]] = {}
         for area in Area.objects.exclude(municipality=None):
             for alias in area.name_aliases:
@@ -97,6 +95,11 @@ class PlaceResolver:
         """The registered area of ``municipality`` named in ``text``, if exactly one is."""
         hits = {pk for pk, pattern in self.area_patterns.get(municipality, []) if pattern.search(text)}
         return hits.pop() if len(hits) == 1 else None
+
+
+def run_import(path, options: dict, **common) -> ImportResult:
+    """The import page's runner (:class:`~problembild.core.imports.ImportKind`) for the events feed."""
+    return import_polisen_events(path, **common)
 
 
 def import_polisen_events(

@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from problembild.analysis.vocabulary import LOCAL_TIMEZONE
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PROBLEMBILD_DATA_DIR", "var")).resolve()
 
@@ -30,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_filters",
+    "django_tables2",
     "ninja",
     "problembild.core",
     "problembild.areas",
@@ -118,13 +122,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "web:overview"
+LOGIN_REDIRECT_URL = "picture:overview"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", _("Svenska")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
-TIME_ZONE = "Europe/Stockholm"
+TIME_ZONE = LOCAL_TIMEZONE
 USE_I18N = True
 USE_TZ = True
 

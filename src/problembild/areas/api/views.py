@@ -3,12 +3,15 @@
 import json
 
 from django.http import Http404
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.pagination import paginate
 
 from problembild.core.access import log_request
+from problembild.core.api import Message
+from problembild.core.filters import filter_or_422, query_schema
 from problembild.core.models import AccessLogEntry
 
+from ..filtersets import AreaListFilterSet, ClassificationFilterSet
 from ..models import Area, Classification
 from .schemas import AreaDetailOut, AreaOut, ClassificationOut
 
@@ -39,23 +42,22 @@ def area_out(area: Area) -> dict:
     }
 
 
-class AreaFilter(Schema):
-    current: bool = True
-    category: str | None = None
-    region: str | None = None
+AreaQuery = query_schema(AreaListFilterSet, "AreaQuery")
+ClassificationQuery = query_schema(ClassificationFilterSet, "ClassificationQuery")
 
 
-@router.get("/areas", response=list[AreaOut], summary="Areas in your scope")
+@router.get("/areas", response={200: list[AreaOut], 422: Message}, summary="Areas in your scope")
 @paginate
-def list_areas(request, filters: Query[AreaFilter]):
-    qs = Area.objects.for_user(request.user)
-    if filters.current:
-        qs = qs.current()
-    if filters.region:
-        qs = qs.filter(org_unit__path__contains=f"/{filters.region}/")
+def list_areas(request, filters: Query[AreaQuery]):  # type: ignore[valid-type]
+    """The areas of the latest list (with `current=false` also the historical ones) in your scope.
+
+    The filters are the overview page's; a region, police area or category outside your
+    scope or unknown is 422."""
+    found = AreaListFilterSet(
+        filters.dict(exclude_none=True), Area.objects.for_user(request.user), request=request
+    )
+    qs = filter_or_422(found)
     qs = qs.with_current_category().select_related("org_unit__parent__parent", "municipality", "parent")
-    if filters.category:
-        qs = qs.filter(current_category=filters.category)
     log_request(request, AccessLogEntry.Action.VIEW, object_type="areas.area", object_repr="api list")
     return [area_out(a) for a in qs.order_by("name")]
 
@@ -101,20 +103,20 @@ def classification_out(c: Classification) -> dict:
     }
 
 
-class ClassificationFilter(Schema):
-    year: int | None = None
-    category: str | None = None
-
-
-@router.get("/classifications", response=list[ClassificationOut], summary="Classifications per list year")
+@router.get(
+    "/classifications",
+    response={200: list[ClassificationOut], 422: Message},
+    summary="Classifications per list year",
+)
 @paginate
-def list_classifications(request, filters: Query[ClassificationFilter]):
+def list_classifications(request, filters: Query[ClassificationQuery]):  # type: ignore[valid-type]
     areas = Area.objects.for_user(request.user)
-    qs = Classification.objects.filter(area__in=areas).select_related("round", "area")
-    if filters.year is not None:
-        qs = qs.filter(round__year=filters.year)
-    if filters.category:
-        qs = qs.filter(category=filters.category)
+    found = ClassificationFilterSet(
+        filters.dict(exclude_none=True),
+        Classification.objects.filter(area__in=areas).select_related("round", "area"),
+        request=request,
+    )
+    qs = filter_or_422(found)
     log_request(
         request, AccessLogEntry.Action.VIEW, object_type="areas.classification", object_repr="api list"
     )

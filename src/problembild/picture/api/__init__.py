@@ -1,0 +1,1 @@
+"""The problem picture's JSON API (django-ninja router and schemas)."""

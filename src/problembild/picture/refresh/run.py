@@ -1,0 +1,244 @@
+"""``problembild refresh``: the stages in order, with their timings.
+
+load → counts → tables → space jobs (started first, in worker processes) → documents →
+units. Each stage is a module of this package; this one only passes their results on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+from django.conf import settings
+from django.utils import timezone
+
+from problembild.areas.models import Area
+
+from ..document import PICTURE_VERSION, AreaDocument, SpacePart, plain
+from ..models import AreaPicture, RefreshRun
+from . import documents
+from .counts import Counts, count_incidents
+from .fingerprints import fingerprints
+from .load import end_of_data, latest_population, load_incidents, source_names
+from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
+from .tables import WindowStats, value_rows, window_stats, write_values
+from .units import refresh_units
+
+ProgressCallback = Callable[[str, int, int], None]
+#: The parts of an area's document computed only when its fingerprint changed.
+EXPENSIVE = ("trends", "unusual_weeks", "hour_of_week", "space")
+
+
+@dataclass
+class RefreshOptions:
+    """Settings of one refresh; part of every area's fingerprint."""
+
+    cell_size: float = 100.0
+    buffer: float = 500.0
+    bandwidth: float = 150.0
+    gi_radius: float = 2.0
+    alpha: float = 0.05
+    hotspot_months: int = 12
+    forecast_origins: int = 4
+    forecast_years: int = 3
+    as_of: date | None = None
+
+    def space_settings(self) -> SpaceSettings:
+        return SpaceSettings(**{k: getattr(self, k) for k in SpaceSettings.__dataclass_fields__})
+
+    def key(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "as_of"}
+        d["as_of"] = self.as_of.isoformat() if self.as_of else None
+        d["version"] = PICTURE_VERSION
+        d["harm_weights"] = str(settings.HARM_WEIGHTS_FILE)
+        return d
+
+
+@dataclass
+class RefreshSummary:
+    incidents: int = 0
+    areas_recomputed: int = 0
+    areas_unchanged: int = 0
+    units: int = 0
+    indicator_values: int = 0
+    seconds: float = 0.0
+    as_of: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class _Clock:
+    """Seconds per stage, in the order they ran."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+
+def refresh(
+    *, options: RefreshOptions | None = None, full: bool = False, progress: ProgressCallback | None = None
+) -> RefreshSummary:
+    """Recompute the cache of problem pictures; return what was done.
+
+    Incremental: an area whose incidents, population and settings are unchanged since
+    the last run keeps its expensive parts (:data:`EXPENSIVE`); the compared parts are
+    rebuilt for all, because ranks and comparisons depend on every area. ``full``
+    recomputes everything.
+    """
+    options = options or RefreshOptions()
+    clock = _Clock()
+    run = RefreshRun.objects.create(settings=plain(options.key()))
+    tick = progress or (lambda step, done, total: None)
+
+    with clock.stage("load"):
+        names = source_names()
+        data = load_incidents(names)
+    as_of = end_of_data(data, options.as_of)
+    areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
+    population = latest_population()
+    prints = fingerprints(options.key(), data)
+    reused = _reusable(prints, full)
+
+    # The hot spots and forecasts of the areas to recompute are the expensive part: they
+    # start first, in worker processes, and are collected when everything else is done.
+    t_space = time.perf_counter()
+    with clock.stage("space_start"):
+        boundaries = [(a.pk, a.shape) for a in areas if a.pk not in reused]
+        tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings())
+    with SpaceJobs(tasks, as_of, options.space_settings()) as space_jobs:
+        del tasks
+        with clock.stage("counts"):
+            counts = count_incidents(data, areas, as_of)
+        with clock.stage("indicator_values"):
+            values = value_rows(counts, population, {a.pk: a.municipality_id or "" for a in areas})
+            write_values(values)
+        with clock.stage("comparisons"):
+            current = {a.pk: a.current_category for a in Area.objects.current().with_current_category()}
+            stats = window_stats(counts.monthly, population, current)
+            area_sources = documents.sources(data, names)
+            hours = documents.hours_of_week(counts.inside, areas)
+            loaded = len(data)
+            del data
+            counts.inside = None  # ten million local times are not kept to the end
+        summary = RefreshSummary(incidents=loaded, as_of=as_of.date().isoformat())
+        parts = _area_parts(
+            areas,
+            counts,
+            stats,
+            population=population,
+            hours=hours,
+            reused=reused,
+            summary=summary,
+            clock=clock,
+        )
+        with clock.stage("units"):
+            summary.units = refresh_units(areas, counts.monthly, population, as_of)
+        with clock.stage("space_wait"):
+            spaces = space_jobs.result(progress=lambda n, k: tick("hot spots", n, k))
+    clock.timings["space_and_forecast"] = time.perf_counter() - t_space
+
+    with clock.stage("write_pictures"):
+        for n, area in enumerate(areas, 1):
+            expensive, compared = parts[area.pk]
+            if area.pk not in reused:
+                expensive["space"] = spaces.get(
+                    area.pk, SpacePart(status="no_boundary", message=NO_BOUNDARY, cells=[])
+                )
+            document = documents.area_document(expensive, compared, area_sources.get(area.pk), as_of)
+            _store(area, document, prints.get(area.pk, ""))
+            tick("areas", n, len(areas))
+
+    summary.indicator_values = len(values)
+    _finish(run, summary, clock, options)
+    return summary
+
+
+def _reusable(prints: dict[int, str], full: bool) -> dict[int, AreaDocument]:
+    """The stored documents whose area is unchanged (none with ``full``)."""
+    if full:
+        return {}
+    out = {}
+    for picture in AreaPicture.objects.all():
+        if picture.fingerprint == prints.get(picture.area_id, "") and "trends" in picture.data:
+            out[picture.area_id] = AreaDocument.model_validate(picture.data)
+    return out
+
+
+def _area_parts(
+    areas: list[Area],
+    counts: Counts,
+    stats: WindowStats,
+    *,
+    population: pd.Series,
+    hours: dict,
+    reused: dict[int, AreaDocument],
+    summary: RefreshSummary,
+    clock: _Clock,
+) -> dict[int, tuple[dict, dict]]:
+    """Every area's expensive parts (reused or new, but the space part) and compared parts."""
+    synthetic_only = documents.synthetic_population_only()
+    week = counts.area["week"]
+    parts = {}
+    for area in areas:
+        old = reused.get(area.pk)
+        monthly = counts.monthly[counts.monthly["area_id"] == area.pk]
+        if old is not None:
+            expensive = {k: getattr(old, k) for k in EXPENSIVE}
+            summary.areas_unchanged += 1
+        else:
+            with clock.stage("trends_and_time"):
+                expensive = {
+                    "trends": documents.trends(monthly),
+                    "unusual_weeks": documents.unusual_weeks(week[week["area_id"] == area.pk]),
+                    "hour_of_week": hours[area.pk],
+                }
+            summary.areas_recomputed += 1
+        residents = population.get(area.pk)
+        inputs = documents.AreaInputs(
+            area=area,
+            monthly=monthly,
+            residents=None if residents is None or pd.isna(residents) else int(residents),
+            category=stats.category_of.get(area.pk),
+        )
+        with clock.stage("comparisons"):
+            compared = documents.compared_parts(inputs, counts, stats, area.pk in synthetic_only)
+        parts[area.pk] = (expensive, compared)
+    return parts
+
+
+def _store(area: Area, document: AreaDocument, fingerprint: str) -> None:
+    AreaPicture.objects.update_or_create(
+        area=area,
+        defaults={
+            "fingerprint": fingerprint,
+            "data": document.stored(),
+            "computed_at": timezone.now(),
+            "need_index": document.need.need_index if document.need else None,
+        },
+    )
+
+
+def _finish(run: RefreshRun, summary: RefreshSummary, clock: _Clock, options: RefreshOptions) -> None:
+    summary.seconds = time.perf_counter() - clock.started
+    summary.timings = {k: round(v, 3) for k, v in clock.timings.items()}
+    run.finished_at = timezone.now()
+    run.incidents = summary.incidents
+    run.areas_recomputed = summary.areas_recomputed
+    run.areas_unchanged = summary.areas_unchanged
+    run.seconds = summary.seconds
+    run.settings = plain({**options.key(), "timings": summary.timings, "as_of_used": summary.as_of})
+    run.save()

@@ -1,0 +1,298 @@
+"""Stage *space jobs*: each area's hot spots and forecast, the expensive part of a refresh.
+
+:class:`SpaceJobs` computes them for many areas, in worker processes when the work is
+large (each area is independent, and a refresh over millions of incidents spends most of
+its time here), so the module imports nothing that needs Django: it builds the typed
+:class:`~problembild.picture.document.SpacePart` of each area's document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from problembild.analysis import forecast
+from problembild.analysis.density import kde_grid
+from problembild.analysis.evaluation import compare_methods
+from problembild.analysis.grid import Grid
+from problembild.analysis.hotspots import gi_star, gi_star_labels
+from problembild.analysis.metrics import n_flagged, top_cells
+from problembild.analysis.spatial import to_wgs84
+
+from ..document import Backtest, ForecastCell, ForecastPart, HotCell, SpacePart, Window, plain
+from ..document import Grid as GridPart
+
+#: Candidate points from which the work is spread over worker processes.
+PARALLEL_FROM = 500_000
+
+
+@dataclass(frozen=True)
+class SpaceSettings:
+    """The refresh options the spatial part uses (see ``RefreshOptions``)."""
+
+    cell_size: float
+    buffer: float
+    bandwidth: float
+    gi_radius: float
+    alpha: float
+    hotspot_months: int
+    forecast_origins: int
+    forecast_years: int
+
+
+@dataclass
+class Points:
+    """Incidents around one area: SWEREF99 TM metres and UTC epoch seconds."""
+
+    x: np.ndarray
+    y: np.ndarray
+    t: np.ndarray
+
+
+def cells_geo(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[list[list[float]]]:
+    """WGS84 corner rings of grid cells (for Leaflet)."""
+    xmin, ymin, _, _ = grid.bounds
+    c = grid.cell_size
+    x0 = xmin + cols * c
+    y0 = ymin + rows * c
+    xs = np.stack([x0, x0 + c, x0 + c, x0], axis=1)
+    ys = np.stack([y0, y0, y0 + c, y0 + c], axis=1)
+    lon, lat = to_wgs84(xs.ravel(), ys.ravel())
+    lon = np.round(lon.reshape(xs.shape), 6)
+    lat = np.round(lat.reshape(ys.shape), 6)
+    return [
+        [[float(a), float(b)] for a, b in zip(lo, la, strict=True)] for lo, la in zip(lon, lat, strict=True)
+    ]
+
+
+NO_BOUNDARY = "Området saknar gräns."
+
+
+def area_space(shape, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) -> SpacePart:
+    """Hot spots (KDE + Gi*) for the recent window and next month's forecast cells."""
+    if shape is None:
+        return SpacePart(status="no_boundary", message=NO_BOUNDARY)
+    x0, y0, x1, y1 = shape.bounds
+    bounds = (x0 - options.buffer, y0 - options.buffer, x1 + options.buffer, y1 + options.buffer)
+    grid = Grid.from_bounds(bounds, options.cell_size)
+    since = as_of - pd.DateOffset(months=options.hotspot_months)
+    end = int(as_of.tz_convert("UTC").timestamp())
+    start = int(since.tz_convert("UTC").timestamp())
+    recent = (pts.t >= start) & (pts.t < end)
+    x, y = pts.x[recent], pts.y[recent]
+    space = SpacePart(
+        status="ok",
+        grid=GridPart(
+            bounds=list(grid.bounds), cell_size=grid.cell_size, shape=list(grid.shape), crs="EPSG:3006"
+        ),
+        window=Window(start=since.date(), end=as_of.date()),
+        bandwidth=options.bandwidth,
+        gi_radius_cells=options.gi_radius,
+        alpha=options.alpha,
+        n_events=len(x),
+    )
+    if len(x) == 0:
+        space.status, space.message, space.cells = (
+            "no_events",
+            "Inga händelser med koordinater i perioden.",
+            [],
+        )
+    else:
+        _hot_cells(space, grid, x, y, options)
+    space.forecast = forecast_cells(grid, pts, as_of, options)
+    return space
+
+
+def _hot_cells(space: SpacePart, grid: Grid, x: np.ndarray, y: np.ndarray, options: SpaceSettings) -> None:
+    """Fill ``space`` with the kernel density and the Gi* labels of the cells worth showing."""
+    density = kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=options.bandwidth)
+    counts = grid.counts(x, y)
+    z = gi_star(counts, options.gi_radius)
+    labels = gi_star_labels(z, alpha=options.alpha)
+    peak = float(density.max()) if density.size else 0.0
+    show = (density >= 0.05 * peak) | (labels.labels != 0) if peak > 0 else labels.labels != 0
+    r, c = np.nonzero(show)
+    rings = cells_geo(grid, r, c)
+    # Density per km² of events: probability density x events x 1e6 m²/km².
+    per_km2 = density[r, c] * len(x) * 1e6
+    space.message = ""
+    space.n_hot = int(labels.n_hot)
+    space.n_cold = int(labels.n_cold)
+    space.peak_per_km2 = float(peak * len(x) * 1e6)
+    space.cells = [
+        HotCell(ring=ring, density=round(float(d), 2), z=round(float(zz), 3), label=int(lab))
+        for ring, d, zz, lab in zip(rings, per_km2, z[r, c], labels.labels[r, c], strict=True)
+    ]
+
+
+def forecast_cells(grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) -> ForecastPart:
+    """Next 30 days' forecast cells (5 % of the grid) by the method that won the backtest."""
+    start = int((as_of - pd.DateOffset(years=options.forecast_years)).tz_convert("UTC").timestamp())
+    end = int(as_of.tz_convert("UTC").timestamp())
+    use = (pts.t >= start) & (pts.t < end)
+    if use.sum() < 30:
+        return ForecastPart(
+            status="too_few_events", message="För få händelser för en prognos (minst 30).", cells=[]
+        )
+    x, y = pts.x[use], pts.y[use]
+    t = pts.t[use].astype("datetime64[s]")
+    at = np.datetime64(as_of.tz_convert("UTC").tz_localize(None).to_datetime64(), "s")
+    horizon = np.timedelta64(30, "D")
+    table = compare_methods(
+        x,
+        y,
+        t,
+        bounds=grid.bounds,
+        cell_size=grid.cell_size,
+        at=at,
+        horizon=horizon,
+        n_origins=options.forecast_origins,
+    )
+    winner = table.attrs.get("winner") or "blend"
+    scores = forecast.forecast_grid(
+        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon, method=winner
+    )
+    flat = top_cells(scores.ravel(), n_flagged(scores.size, 0.05))
+    r, c = np.unravel_index(flat, scores.shape)
+    rings = cells_geo(grid, np.asarray(r), np.asarray(c))
+    return ForecastPart(
+        status="ok",
+        message="",
+        method=winner,
+        period_start=as_of.date(),
+        horizon_days=30,
+        coverage=0.05,
+        backtest=[Backtest.model_validate(plain(row)) for row in table.to_dict(orient="records")],
+        cells=[
+            ForecastCell(ring=ring, score=round(float(s), 6))
+            for ring, s in zip(rings, scores[r, c], strict=True)
+        ],
+    )
+
+
+def space_tasks(
+    boundaries: Sequence[tuple[int, object]],
+    x: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    options: SpaceSettings,
+) -> list[tuple[int, object, Points]]:
+    """``(key, boundary, incidents near it)`` for each ``(key, boundary)`` with a boundary.
+
+    "Near" is within the grid's buffer plus six kernel bandwidths of the boundary's box,
+    so every incident that can reach the area's grid is in its task.
+    """
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    margin = options.buffer + 6 * options.bandwidth
+    tasks = []
+    for key, shape in boundaries:
+        if shape is None:
+            continue
+        bx0, by0, bx1, by1 = shape.bounds
+        cand = order[np.searchsorted(xs, bx0 - margin) : np.searchsorted(xs, bx1 + margin, side="right")]
+        yy = y[cand]
+        cand = np.sort(cand[(yy >= by0 - margin) & (yy <= by1 + margin)])
+        tasks.append((key, shape, Points(x=x[cand], y=y[cand], t=t[cand])))
+    return tasks
+
+
+#: Niceness of the worker processes: the caller's own work, which the workers overlap,
+#: comes first on the cores, and the workers take whatever it leaves.
+WORKER_NICENESS = 10
+
+
+def _yield_cpu() -> None:
+    import os
+
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
+
+
+def _one(task: tuple) -> SpacePart:
+    shape, pts, as_of, options = task
+    return area_space(shape, pts, as_of, options)
+
+
+class SpaceJobs:
+    """:func:`area_space` for each ``(key, shape, points)``, started now, collected later.
+
+    With ``parallel`` (default: when the tasks hold at least :data:`PARALLEL_FROM`
+    points and the machine has more than one core) the areas are spread over one worker
+    process per core, started with ``spawn`` at a lower priority, and computed while the
+    caller goes on with other work (a refresh counts and fits trends meanwhile: that work
+    comes first, the workers use the rest of the cores); otherwise they are computed
+    in :meth:`result`. Use it as a context manager, or call :meth:`close`, so that the
+    workers stop if the caller fails.
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[tuple[int, object, Points]],
+        as_of: pd.Timestamp,
+        options: SpaceSettings,
+        *,
+        parallel: bool | None = None,
+    ) -> None:
+        import os
+
+        self.tasks = list(tasks)
+        self.total = len(self.tasks)
+        self.as_of = as_of
+        self.options = options
+        if parallel is None:
+            parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
+        self._pool = None
+        self._futures: dict = {}
+        if parallel and self.total >= 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            workers = min(os.cpu_count() or 2, len(self.tasks))
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_yield_cpu
+            )
+            # Largest first, so that no big area is left running alone at the end.
+            order = sorted(self.tasks, key=lambda task: -len(task[2].x))
+            self._futures = {
+                self._pool.submit(_one, (shape, pts, as_of, options)): key for key, shape, pts in order
+            }
+            # The pool holds each area's points until a worker takes them; keeping them
+            # here as well would hold them all (hundreds of MB at 10M incidents) to the end.
+            self.tasks = []
+
+    def result(self, progress: Callable[[int, int], None] | None = None) -> dict[int, SpacePart]:
+        """Every area's spatial part (waits for the workers); key -> part."""
+        total = self.total
+        out: dict[int, SpacePart] = {}
+        if self._pool is None:
+            for n, (key, shape, pts) in enumerate(self.tasks, 1):
+                out[key] = area_space(shape, pts, self.as_of, self.options)
+                if progress:
+                    progress(n, total)
+            return out
+        from concurrent.futures import as_completed
+
+        try:
+            for n, future in enumerate(as_completed(self._futures), 1):
+                out[self._futures[future]] = future.result()
+                if progress:
+                    progress(n, total)
+        finally:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        """Stop the workers (cancelling what has not started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> SpaceJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,537 @@
+"""The problem picture's tables: each declared once, shown on its page and written by its export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import django_tables2 as tables
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from problembild.areas.choices import category_label
+from problembild.areas.models import Area, Population
+from problembild.core.models import OrgUnit
+from problembild.core.tables import Table, num
+from problembild.incidents.choices import INDICATOR_CHOICES, indicator_label
+
+from .document import Backtest, IndicatorFigures, MonthlySeries
+from .reading import OverviewFigures
+
+DASH = "–"
+
+
+def sparkline(values: list[int] | None, width: int = 120, height: int = 24) -> SafeString:
+    """An inline SVG line of ``values`` (no script, so it prints and passes the CSP)."""
+    if not values:
+        return mark_safe("")
+    top = max(values) or 1
+    n = len(values)
+    step = width / max(n - 1, 1)
+    points = " ".join(
+        f"{i * step:.1f},{height - 2 - (v / top) * (height - 4):.1f}" for i, v in enumerate(values)
+    )
+    return format_html(
+        '<svg class="spark" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/></svg>',
+        width,
+        height,
+        width,
+        height,
+        _("%(n)s månader: %(first)s…%(last)s (max %(top)s)")
+        % {"n": n, "first": values[0], "last": values[-1], "top": top},
+        points,
+    )
+
+
+def _sort(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _muted(text: str, title: str = "") -> SafeString:
+    if title:
+        return format_html('<span class="muted" title="{}">{}</span>', title, text)
+    return format_html('<span class="muted">{}</span>', text)
+
+
+def _mark(mark: str, p_value: float | None) -> SafeString:
+    if not mark:
+        return mark_safe("")
+    return format_html(' <span class="mark" title="p = {}">{}</span>', floatformat(p_value, 4), mark)
+
+
+# --- the overview -----------------------------------------------------------------------
+
+
+@dataclass
+class OverviewRow:
+    """One area of the overview with its organisation, population and figures."""
+
+    area: Area
+    lpo: OrgUnit
+    police_area: OrgUnit | None
+    region: OrgUnit | None
+    history: dict[str, str]  # assessment year ("2023") -> category
+    population: Population | None
+    fig: OverviewFigures
+
+
+class CategoryColumn(tables.Column):
+    """An area category: a coloured badge on the page (in the active language), the stored name in exports."""
+
+    empty_values = ()
+
+    def render(self, value: str | None) -> SafeString:
+        if not value:
+            return mark_safe(DASH)
+        return format_html('<span class="badge" data-category="{}">{}</span>', value, category_label(value))
+
+    def value(self, value: str | None) -> str:
+        return value or ""
+
+
+class OverviewTable(Table):
+    """The overview: each area's figures for one indicator and period, and its categories per round."""
+
+    panel_id = tables.Column(accessor="area__panel_id", verbose_name=gettext_lazy("Områdes-id"), attrs=num())
+    name = tables.Column(accessor="area__name", verbose_name=gettext_lazy("Område"))
+    town = tables.Column(accessor="area__town", verbose_name=gettext_lazy("Ort"))
+    lpo = tables.Column(accessor="lpo__name", verbose_name=gettext_lazy("Lokalpolisområde"))
+    police_area = tables.Column(accessor="police_area__name", verbose_name=gettext_lazy("Polisområde"))
+    region = tables.Column(accessor="region__name", verbose_name=gettext_lazy("Region"))
+    count = tables.Column(
+        accessor="fig__count",
+        verbose_name=gettext_lazy("Antal"),
+        attrs=num(**{"data-sort": lambda record: _sort(record.fig.count), "data-col": "count"}),
+    )
+    rate = tables.Column(
+        accessor="fig__rate",
+        verbose_name=gettext_lazy("Per 1 000 inv."),
+        empty_values=(),
+        attrs=num(**{"data-sort": lambda record: _sort(record.fig.rate), "data-col": "rate"}),
+    )
+    previous = tables.Column(accessor="fig__previous", verbose_name=gettext_lazy("Året innan"), attrs=num())
+    change = tables.Column(
+        accessor="fig__change",
+        verbose_name=gettext_lazy("Mot året innan"),
+        attrs=num(**{"data-sort": lambda record: _sort(record.fig.change)}),
+    )
+    mark = tables.Column(accessor="fig__mark", verbose_name=gettext_lazy("Signifikant"), attrs=num())
+    p_value = tables.Column(accessor="fig__p_value", verbose_name=gettext_lazy("p-värde"), attrs=num())
+    spark = tables.Column(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
+    need_index = tables.Column(
+        accessor="fig__need_index",
+        verbose_name=gettext_lazy("Behovsindex"),
+        attrs=num(**{"data-sort": lambda record: _sort(record.fig.need_index)}),
+    )
+    residents = tables.Column(
+        accessor="population__residents",
+        verbose_name=gettext_lazy("Invånare"),
+        empty_values=(),
+        attrs=num(**{"data-sort": lambda record: _sort(record.population and record.population.residents)}),
+    )
+    residents_synthetic = tables.Column(
+        accessor="population__synthetic", verbose_name=gettext_lazy("Syntetisk folkmängd"), empty_values=()
+    )
+    required_officers = tables.Column(
+        accessor="fig__required_officers", verbose_name=gettext_lazy("Poliser enl. 1/5 000"), attrs=num()
+    )
+
+    class Meta(Table.Meta):
+        row_header = "name"
+        caption = gettext_lazy("Områden med kategori per bedömningsår")
+        attrs = {"class": "data sortable", "id": "register"}
+        empty_text = gettext_lazy("Inga områden i urvalet.")
+
+    def __init__(self, rows: list[OverviewRow], *, years: list[int], **kwargs: Any) -> None:
+        rounds = [
+            (
+                f"cat_{year}",
+                CategoryColumn(
+                    accessor=tables.A(f"history__{year}"),
+                    verbose_name=str(year),
+                    attrs={"th": {"class": "num"}, "td": {"class": "cat", "data-sort": _history(year)}},
+                ),
+            )
+            for year in years
+        ]
+        super().__init__(rows, extra_columns=rounds, **kwargs)
+
+    def render_name(self, record: OverviewRow) -> SafeString:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("picture:area", args=[record.area.panel_id]), record.area.name
+        )
+
+    def value_name(self, value: str) -> str:
+        return value
+
+    def render_rate(self, value: float | None) -> SafeString:
+        if value is None:
+            return _muted(DASH, _("Folkmängd saknas"))
+        return mark_safe(floatformat(value, 2))
+
+    def value_rate(self, value: float | None) -> float | None:
+        return value
+
+    def render_change(self, value: float) -> SafeString:
+        return format_html("{} %", round(value * 100))
+
+    def value_change(self, value: float) -> float:
+        return value
+
+    def render_mark(self, record: OverviewRow) -> SafeString:
+        return format_html(
+            '<span class="mark" title="{}">{}</span>',
+            _("Signifikant (p = %(p)s)") % {"p": floatformat(record.fig.p_value, 3)},
+            record.fig.mark,
+        )
+
+    def value_mark(self, value: str) -> str:
+        return value
+
+    def render_p_value(self, value: float) -> str:
+        return floatformat(value, 3)
+
+    def value_p_value(self, value: float) -> float:
+        return value
+
+    def render_spark(self, value: list[int]) -> SafeString:
+        return sparkline(value)
+
+    def value_spark(self, value: list[int]) -> str:
+        return " ".join(str(v) for v in value)
+
+    def render_need_index(self, value: float) -> str:
+        return floatformat(value, 1)
+
+    def value_need_index(self, value: float) -> float:
+        return value
+
+    def render_residents(self, record: OverviewRow) -> SafeString:
+        if record.population is None:
+            return _muted(_("saknas"))
+        return format_html("{}", intcomma(record.population.residents))
+
+    def value_residents(self, record: OverviewRow) -> int | None:
+        return record.population.residents if record.population else None
+
+    def render_residents_synthetic(self, record: OverviewRow) -> SafeString:
+        if record.population is not None and record.population.synthetic:
+            return format_html(
+                '<span class="tag synthetic" title="{}">synthetic</span>', _("Syntetisk siffra")
+            )
+        return mark_safe("")
+
+    def value_residents_synthetic(self, record: OverviewRow) -> str:
+        return "synthetic" if record.population is not None and record.population.synthetic else ""
+
+
+def _history(year: int):
+    return lambda record: record.history.get(str(year), "")
+
+
+# --- an area's page -----------------------------------------------------------------------
+
+
+@dataclass
+class IndicatorRow:
+    """One indicator of an area's key figures (the label in the active language)."""
+
+    label: str
+    figures: IndicatorFigures
+
+    @property
+    def code(self) -> str:
+        return self.figures.code
+
+
+class KeyFiguresTable(Table):
+    """An area's key figures per indicator: twelve months, latest month, trend, ranks, comparisons."""
+
+    indicator = tables.Column(accessor="label", verbose_name=gettext_lazy("Indikator"))
+    count_12m = tables.Column(
+        accessor="figures__year__count",
+        verbose_name=gettext_lazy("Antal 12 mån"),
+        attrs=num(**{"data-col": "count_12m"}),
+    )
+    rate_12m = tables.Column(
+        accessor="figures__year__rate",
+        verbose_name=gettext_lazy("Per 1 000 inv. 12 mån"),
+        empty_values=(),
+        attrs=num(),
+    )
+    previous_12m = tables.Column(
+        accessor="figures__year__previous", verbose_name=gettext_lazy("Antal 12 mån året innan"), attrs=num()
+    )
+    mark_12m = tables.Column(
+        accessor="figures__year__mark", verbose_name=gettext_lazy("Signifikant"), attrs=num()
+    )
+    p_12m = tables.Column(
+        accessor="figures__year__p_value", verbose_name=gettext_lazy("p-värde"), attrs=num()
+    )
+    month = tables.Column(
+        accessor="figures__month__period", verbose_name=gettext_lazy("Senaste månad"), attrs=num()
+    )
+    count_month = tables.Column(
+        accessor="figures__month__count", verbose_name=gettext_lazy("Antal månad"), attrs=num()
+    )
+    previous_month = tables.Column(
+        accessor="figures__month__previous", verbose_name=gettext_lazy("Föregående månad"), attrs=num()
+    )
+    last_year_month = tables.Column(
+        accessor="figures__month__last_year", verbose_name=gettext_lazy("Samma månad i fjol"), attrs=num()
+    )
+    trend = tables.Column(
+        accessor="figures__trend", verbose_name=gettext_lazy("Trend per år (95 % KI)"), empty_values=()
+    )
+    trend_p = tables.Column(
+        accessor="figures__trend__p_value", verbose_name=gettext_lazy("Trend p-värde"), attrs=num()
+    )
+    rank = tables.Column(
+        accessor="figures__comparison__rank",
+        verbose_name=gettext_lazy("Rang (alla / kategorin)"),
+        attrs=num(),
+    )
+    category_mean_rate = tables.Column(
+        accessor="figures__comparison__category_mean_rate",
+        verbose_name=gettext_lazy("Kategorins medel per 1 000"),
+        attrs=num(),
+    )
+    rest_rate = tables.Column(
+        accessor="figures__rest__rate", verbose_name=gettext_lazy("Övriga kommunen per 1 000"), attrs=num()
+    )
+
+    class Meta(Table.Meta):
+        row_header = "indicator"
+        caption = gettext_lazy(
+            "Antal och takt per indikator jämfört med föregående period och samma period i fjol"
+        )
+        attrs = {"class": "data", "id": "key-figures"}
+        row_attrs = {"data-indicator": lambda record: record.code}
+
+    def render_rate_12m(self, value: float | None) -> SafeString:
+        if value is None:
+            return _muted(DASH, _("Folkmängd saknas"))
+        return mark_safe(floatformat(value, 2))
+
+    def value_rate_12m(self, value: float | None) -> float | None:
+        return value
+
+    def render_mark_12m(self, record: IndicatorRow) -> SafeString:
+        year = record.figures.year
+        return format_html(
+            '<span class="mark" title="p = {}">{}</span>', floatformat(year.p_value, 4), year.mark
+        )
+
+    def value_mark_12m(self, value: str) -> str:
+        return value
+
+    def render_p_12m(self, value: float) -> str:
+        return floatformat(value, 3)
+
+    def value_p_12m(self, value: float) -> float:
+        return value
+
+    def render_previous_month(self, record: IndicatorRow) -> SafeString:
+        month = record.figures.month
+        return format_html("{}{}", month.previous, _mark(month.previous_mark, month.previous_p))
+
+    def value_previous_month(self, value: int) -> int:
+        return value
+
+    def render_last_year_month(self, record: IndicatorRow) -> SafeString:
+        month = record.figures.month
+        return format_html("{}{}", month.last_year, _mark(month.last_year_mark, month.last_year_p))
+
+    def value_last_year_month(self, value: int) -> int:
+        return value
+
+    def render_trend(self, value) -> SafeString:
+        if value is not None and value.status == "ok":
+            mark = format_html(' <span class="mark">{}</span>', value.mark) if value.mark else ""
+            return format_html(
+                "×{} ({}–{}){}",
+                floatformat(value.rate_ratio, 2),
+                floatformat(value.ci_low, 2),
+                floatformat(value.ci_high, 2),
+                mark,
+            )
+        return _muted(trend_status(value.status if value is not None else ""))
+
+    def value_trend(self, value) -> float | None:
+        return value.rate_ratio if value is not None and value.status == "ok" else None
+
+    def render_trend_p(self, value: float) -> str:
+        return floatformat(value, 3)
+
+    def value_trend_p(self, value: float) -> float:
+        return value
+
+    def render_rank(self, value) -> str:
+        if not value.rank:
+            return DASH
+        return f"{value.rank}/{value.n_ranked} · {value.group_rank}/{value.group_n}"
+
+    def value_rank(self, value) -> str:
+        return self.render_rank(value) if value.rank else ""
+
+    def render_category_mean_rate(self, value: float) -> str:
+        return floatformat(value, 2)
+
+    def value_category_mean_rate(self, value: float) -> float:
+        return value
+
+    def render_rest_rate(self, value: float) -> str:
+        return floatformat(value, 2)
+
+    def value_rest_rate(self, value: float) -> float:
+        return value
+
+
+def trend_status(status: str) -> str:
+    """Why a series has no trend estimate, in words."""
+    return {
+        "too_few_periods": _("för kort serie (färre än 6 perioder)"),
+        "all_zero": _("inga händelser"),
+        "too_few_events": _("för få händelser för en trend"),
+        "fit_failed": _("modellen kunde inte skattas"),
+    }.get(status, DASH)
+
+
+class MonthlyTable(Table):
+    """An area's monthly counts, one column per indicator (the trend chart's figures)."""
+
+    month = tables.Column(verbose_name=gettext_lazy("Månad"))
+
+    class Meta(Table.Meta):
+        row_header = "month"
+        caption = gettext_lazy("Antal händelser per månad och indikator")
+        attrs = {"class": "data sortable", "id": "monthly"}
+
+    def __init__(self, series: dict[str, MonthlySeries], **kwargs: Any) -> None:
+        months = (series.get(INDICATOR_CHOICES[0]) or MonthlySeries()).months
+        rows = []
+        for i, month in enumerate(months):
+            row: dict[str, Any] = {"month": month.isoformat()}
+            for code in INDICATOR_CHOICES:
+                counts = (series.get(code) or MonthlySeries()).counts
+                row[code] = counts[i] if i < len(counts) else None
+            rows.append(row)
+        columns = [
+            (code, tables.Column(verbose_name=indicator_label(code), attrs=num()))
+            for code in INDICATOR_CHOICES
+        ]
+        super().__init__(rows, extra_columns=columns, **kwargs)
+
+
+class BacktestTable(Table):
+    """The forecast methods' accuracy in the rolling-origin backtest (the winner marked)."""
+
+    method = tables.Column(verbose_name=gettext_lazy("Metod"))
+    coverage = tables.Column(verbose_name=gettext_lazy("Yta"), attrs=num())
+    hit_rate = tables.Column(verbose_name=gettext_lazy("Träffandel"), attrs=num())
+    pai = tables.Column(verbose_name="PAI", attrs=num())
+    pei = tables.Column(verbose_name="PEI", attrs=num())
+    n_origins = tables.Column(verbose_name=gettext_lazy("Testperioder"), attrs=num())
+
+    class Meta(Table.Meta):
+        row_header = "method"
+        caption = gettext_lazy("Prognosmetodernas träffsäkerhet i bakåttestet")
+        attrs = {"class": "data", "id": "backtest"}
+        row_attrs = {"class": lambda record: "winner" if record.winner else ""}
+
+    def __init__(self, rows: list[Backtest], **kwargs: Any) -> None:
+        super().__init__(rows, **kwargs)
+
+    def render_coverage(self, value: float) -> str:
+        return f"{round(value * 100)} %"
+
+    def value_coverage(self, value: float) -> float:
+        return value
+
+    def render_hit_rate(self, value: float) -> str:
+        return floatformat(value, 2)
+
+    def render_pai(self, value: float) -> str:
+        return floatformat(value, 2)
+
+    def render_pei(self, value: float) -> str:
+        return floatformat(value, 2)
+
+
+# --- a unit's page ------------------------------------------------------------------------
+
+
+@dataclass
+class UnitRow:
+    area: Area
+    fig: OverviewFigures
+
+
+class UnitAreasTable(Table):
+    """A unit's areas side by side (the last twelve months of one indicator)."""
+
+    name = tables.Column(accessor="area__name", verbose_name=gettext_lazy("Område"))
+    category = CategoryColumn(accessor="area__current_category", verbose_name=gettext_lazy("Kategori"))
+    lpo = tables.Column(accessor="area__org_unit__name", verbose_name=gettext_lazy("Lokalpolisområde"))
+    count = tables.Column(accessor="fig__count", verbose_name=gettext_lazy("Antal"), attrs=num())
+    rate = tables.Column(
+        accessor="fig__rate",
+        verbose_name=gettext_lazy("Per 1 000 inv."),
+        attrs=num(**{"data-sort": lambda record: _sort(record.fig.rate)}),
+    )
+    previous = tables.Column(accessor="fig__previous", verbose_name=gettext_lazy("Året innan"), attrs=num())
+    spark = tables.Column(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
+    need_index = tables.Column(
+        accessor="fig__need_index",
+        verbose_name=gettext_lazy("Behovsindex"),
+        attrs=num(**{"data-sort": lambda record: _sort(record.fig.need_index)}),
+    )
+
+    class Meta(Table.Meta):
+        row_header = "name"
+        caption = gettext_lazy("Enhetens områden, senaste 12 månaderna")
+        attrs = {"class": "data sortable", "id": "unit-areas"}
+
+    def render_name(self, record: UnitRow) -> SafeString:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("picture:area", args=[record.area.panel_id]), record.area.name
+        )
+
+    def value_name(self, value: str) -> str:
+        return value
+
+    def render_rate(self, value: float) -> str:
+        return floatformat(value, 2)
+
+    def value_rate(self, value: float) -> float:
+        return value
+
+    def render_previous(self, record: UnitRow) -> SafeString:
+        mark = format_html(' <span class="mark">{}</span>', record.fig.mark) if record.fig.mark else ""
+        return format_html("{}{}", record.fig.previous, mark)
+
+    def value_previous(self, value: int) -> int:
+        return value
+
+    def render_spark(self, value: list[int]) -> SafeString:
+        return sparkline(value)
+
+    def value_spark(self, value: list[int]) -> str:
+        return " ".join(str(v) for v in value)
+
+    def render_need_index(self, value: float) -> str:
+        return floatformat(value, 1)
+
+    def value_need_index(self, value: float) -> float:
+        return value
+
+
+def type_list(pairs: list[tuple[str, int]]) -> SafeString:
+    """``Type (n), Type (n)`` of the most common types."""
+    return format_html_join(", ", "{} ({})", pairs)

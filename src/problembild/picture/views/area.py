@@ -1,0 +1,142 @@
+"""An area's local problem picture (lokal problembild): the page, its print version and its exports."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from problembild.areas.models import Area
+from problembild.core.access import log_request
+from problembild.core.exports import export_table
+from problembild.core.models import AccessLogEntry
+from problembild.incidents.choices import indicator_choices
+from problembild.incidents.models import AreaMatch, Incident
+
+from ..document import AreaDocument
+from ..models import AreaPicture
+from ..reading import area_document
+from ..tables import BacktestTable, IndicatorRow, KeyFiguresTable, MonthlyTable
+
+#: The area's exports (``?table=``): the key figures (default) or the monthly counts.
+EXPORT_TABLES = ("key", "monthly")
+#: Columns of the key figures on the print page (the page's others do not fit on paper).
+PRINT_COLUMNS = ("indicator", "count_12m", "rate_12m", "previous_12m", "mark_12m", "p_12m", "trend")
+
+
+def key_figures(doc: AreaDocument | None, **kwargs) -> KeyFiguresTable:
+    """The key figures table of ``doc``: one row per indicator (``all`` first)."""
+    rows = [IndicatorRow(label, doc.indicator(code)) for code, label in indicator_choices()] if doc else []
+    return KeyFiguresTable(rows, **kwargs)
+
+
+def _charts(doc: AreaDocument | None) -> dict:
+    """The figures the page's scripts draw (embedded as JSON)."""
+    if doc is None:
+        return {
+            "series": {},
+            "trends": {},
+            "hour_of_week": {},
+            "labels": dict(indicator_choices()),
+            "unusual_weeks": [],
+        }
+    stored = doc.model_dump(mode="json", include={"series", "hour_of_week", "unusual_weeks"})
+    return {
+        "series": stored["series"],
+        "trends": {k: {"fitted": t.fitted, "seasonal": t.seasonal} for k, t in doc.trends.items()},
+        "hour_of_week": stored["hour_of_week"],
+        "labels": dict(indicator_choices()),
+        "unusual_weeks": stored["unusual_weeks"],
+    }
+
+
+def _area_context(request, panel_id: int) -> dict:
+    area = Area.objects.get_for_user(request.user, panel_id=panel_id)
+    lpo = area.org_unit
+    picture = AreaPicture.objects.filter(area=area).first()
+    doc = area_document(picture, cells=False)
+    space = doc.space if doc else None
+    forecast = space.forecast if space else None
+    feed = (
+        Incident.objects.filter(area=area, area_match=AreaMatch.APPROXIMATE)
+        .order_by("-occurred_at")
+        .only("occurred_at", "title", "raw_type", "url", "summary")[:25]
+    )
+    return {
+        "area": area,
+        "history": area.history(),
+        "lpo": lpo,
+        "police_area": lpo.parent,
+        "region": lpo.parent.parent if lpo.parent else None,
+        "population": list(area.population.order_by("-year")),
+        "splits": list(area.splits.all()),
+        "picture": picture,
+        "doc": doc,
+        "space": space,
+        "forecast": forecast,
+        "charts": _charts(doc),
+        "feed": list(feed),
+        "need": doc.need if doc else None,
+        "sources": doc.sources.by_source if doc and doc.sources else [],
+        "synthetic_data": bool(doc and doc.synthetic_data),
+    }
+
+
+def area_detail(request, panel_id: int):
+    """One area's local problem picture, read from the cache."""
+    context = _area_context(request, panel_id)
+    doc = context["doc"]
+    forecast = context["forecast"]
+    context.update(
+        key_figures=key_figures(doc),
+        monthly=MonthlyTable(doc.series if doc else {}),
+        backtest=BacktestTable(forecast.backtest if forecast else []),
+        indicators=indicator_choices(),
+    )
+    log_request(request, AccessLogEntry.Action.VIEW, obj=context["area"])
+    return render(request, "picture/area.html", context)
+
+
+def area_print(request, panel_id: int):
+    """The area's problem picture as a print-ready page (print or save as PDF in the browser)."""
+    context = _area_context(request, panel_id)
+    forecast = context["forecast"]
+    context.update(
+        key_figures=key_figures(context["doc"], sequence=PRINT_COLUMNS, exclude=_others(PRINT_COLUMNS)),
+        backtest=BacktestTable(
+            [b for b in (forecast.backtest if forecast else []) if b.coverage == 0.05],
+            exclude=("hit_rate", "pei", "n_origins"),
+        ),
+    )
+    log_request(
+        request,
+        AccessLogEntry.Action.EXPORT,
+        obj=context["area"],
+        object_repr=f"{context['area']} (print)",
+        reason=request.GET.get("reason", ""),
+        recipient=request.GET.get("recipient", ""),
+    )
+    return render(request, "picture/area_print.html", context)
+
+
+def _others(columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in KeyFiguresTable.base_columns if name not in columns)
+
+
+def area_export(request, panel_id: int, fmt: str):
+    """The area's key figures (every indicator) or, with ``table=monthly``, its monthly counts."""
+    what = request.GET.get("table", "key")
+    if what not in EXPORT_TABLES:
+        raise Http404(_("Okänd tabell: %(table)s") % {"table": what})
+    context = _area_context(request, panel_id)
+    area, doc = context["area"], context["doc"]
+    table = MonthlyTable(doc.series if doc else {}) if what == "monthly" else key_figures(doc)
+    note = _("Problembild %(area)s, data till %(as_of)s.") % {
+        "area": area.name,
+        "as_of": doc.as_of.isoformat() if doc and doc.as_of else "–",
+    }
+    if context["synthetic_data"]:
+        note += " " + _("Innehåller syntetiska data (synthetic).")
+    return export_table(
+        request, table, name=f"problembild-{area.name}-{what}", fmt=fmt, title=area.name, note=note, obj=area
+    )

@@ -1,0 +1,62 @@
+"""The main menu: one entry per page a user can go to, shown when the user may use it.
+
+A new domain app adds its entries here (URL names only: the shell imports no domain app).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from problembild.core.roles import ADMINISTRATOR, AUDIT_ROLES, has_role
+
+
+def everyone(user) -> bool:
+    return True
+
+
+def administrators(user) -> bool:
+    """Administrators (role or Django staff): the import page."""
+    return bool(user.is_staff or has_role(user, {ADMINISTRATOR}))
+
+
+def auditors(user) -> bool:
+    return has_role(user, AUDIT_ROLES)
+
+
+def staff(user) -> bool:
+    return bool(user.is_staff)
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    visible: Callable[[object], bool] = everyone
+
+
+MENU: tuple[MenuItem, ...] = (
+    MenuItem(_("Översikt"), "picture:overview"),
+    MenuItem(_("Händelseflödet"), "incidents:feed"),
+    MenuItem(_("Import"), "core:import", administrators),
+    MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
+    MenuItem(_("Behörighetsgranskning"), "core:access_review", auditors),
+    MenuItem(_("Administration"), "admin:index", staff),
+)
+
+
+def menu(request) -> list[dict]:
+    """The entries ``request.user`` may use, with their URLs and which one is the current page."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        return []
+    match = getattr(request, "resolver_match", None)
+    current = match.view_name if match else ""
+    return [
+        {"label": item.label, "url": reverse(item.url_name), "current": item.url_name == current}
+        for item in MENU
+        if item.visible(user)
+    ]
