@@ -7,6 +7,7 @@ BIN=.venv/bin
 scripts/system-deps.sh
 echo "== ruff"; $BIN/ruff check src tests benchmarks; $BIN/ruff format --check src tests benchmarks
 echo "== mypy problembild.analysis"; $BIN/mypy src/problembild/analysis
+echo "== import-linter (architecture contracts in pyproject.toml)"; $BIN/lint-imports --no-cache
 echo "== Django checks"; DJANGO_SETTINGS_MODULE=problembild.settings.test $BIN/python -m django check
 echo "== pytest (SQLite)"
 $BIN/pytest -n 2 --dist loadfile -m "not browser" "$@"

@@ -344,10 +344,11 @@ def taxonomy_check(
 ) -> None:
     """Validate a taxonomy file."""
     setup_django()
-    from problembild.incidents.taxonomy import TaxonomyError, load_taxonomy
+    from problembild.incidents.services import configured_taxonomy
+    from problembild.incidents.taxonomy import TaxonomyError
 
     try:
-        tax = load_taxonomy(file)
+        tax = configured_taxonomy(file)
     except TaxonomyError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

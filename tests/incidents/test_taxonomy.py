@@ -1,10 +1,11 @@
 import pytest
 
+from problembild.incidents.services import configured_taxonomy
 from problembild.incidents.taxonomy import TaxonomyError, load_taxonomy
 
 
 def test_default_taxonomy_maps_police_types():
-    tax = load_taxonomy()
+    tax = configured_taxonomy()
     assert tax.indicator_of("Skottlossning") == "shootings"
     assert tax.indicator_of("Detonation") == "explosions"
     assert tax.indicator_of("Misshandel") == "violence_public"

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -109,17 +108,20 @@ def watch_register(*models) -> None:
         )
 
 
+#: Functions that each name one part of what cached pages are computed from (apps register
+#: theirs in ``AppConfig.ready``: the problem picture its latest finished refresh).
+_STAMP_PARTS: dict[str, Callable[[], str]] = {}
+
+
+def register_stamp_part(name: str, part: Callable[[], str]) -> None:
+    """Make ``part()`` a component of :func:`data_stamp` (an app's computed data, read per request)."""
+    _STAMP_PARTS[name] = part
+
+
 def data_stamp() -> str:
-    """What the cached pages were computed from: the latest finished refresh and the register version."""
-    refresh_run = apps.get_model("picture", "RefreshRun")
-    run = (
-        refresh_run.objects.filter(finished_at__isnull=False)
-        .order_by("-finished_at", "-pk")
-        .values_list("pk", "finished_at")
-        .first()
-    )
-    refreshed = f"{run[0]}@{run[1].isoformat()}" if run else "never"
-    return f"{refreshed}/{register_version()}"
+    """What the cached pages were computed from: the apps' stamp parts and the register version."""
+    parts = [f"{name}={part()}" for name, part in sorted(_STAMP_PARTS.items())]
+    return "/".join([*parts, register_version()])
 
 
 def fragment_key(name: str, parts, *, stamp: str | None = None) -> str:

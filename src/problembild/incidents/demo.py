@@ -19,9 +19,9 @@ from problembild.core.imports import ImportResult, ProgressCallback
 from problembild.core.models import ImportRecord
 
 from .models import SYNTHETIC_SOURCE, Incident
+from .services import configured_taxonomy
 from .store import area_index, content_hash, exact_match_labels, write_incidents
 from .synthetic import iter_incidents, synthetic_population
-from .taxonomy import load_taxonomy
 
 SYNTHETIC_POPULATION_SOURCE = "Syntetisk (Problembild demo-data)"
 
@@ -81,7 +81,7 @@ def generate_demo_data(
         ]
     )
     Incident.objects.filter(source=SYNTHETIC_SOURCE).delete()
-    taxonomy = load_taxonomy()
+    taxonomy = configured_taxonomy()
     written = 0
     index = area_index()  # built once, not per chunk
     for chunk in iter_incidents(areas, n=incidents, years=years, end=end, seed=seed):

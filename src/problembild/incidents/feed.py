@@ -113,23 +113,11 @@ def _chart(qs) -> dict:
     return {"months": span, "series": series}
 
 
-def feed_context(request, *, with_chart: bool = True) -> dict:
-    """Filters, municipality and county tables, map classes and the chart of the feed page."""
-    everything = Incident.objects.filter(source=POLISEN_SOURCE).order_by()
-    span = everything.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
-    years = (
-        list(range(timezone.localtime(span["first"]).year, timezone.localtime(span["last"]).year + 1))
-        if span["first"]
-        else []
-    )
-    types = sorted(everything.values_list("raw_type", flat=True).distinct())
-    f = FeedFilterSet(request.GET, everything, request=request, years=years, types=types)
-    # Clear the model's default ordering so that it never enters a GROUP BY.
-    events = f.qs.order_by()
-    municipalities = f.municipalities
-    county = f.value("county")
+def _grouped(events) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], int]:
+    """Events per municipality and type, per county and type (county-only events), and unplaced ones.
 
-    # One grouped query gives municipality totals and types, county-only and unplaced events.
+    One grouped query.
+    """
     per_muni: dict[str, dict[str, int]] = defaultdict(dict)
     per_county: dict[str, dict[str, int]] = defaultdict(dict)
     unplaced = 0
@@ -141,10 +129,15 @@ def feed_context(request, *, with_chart: bool = True) -> dict:
             per_county[r["county_code"]][r["raw_type"]] = r["n"]
         else:
             unplaced += r["n"]
+    return per_muni, per_county, unplaced
 
-    in_scope = [m for m in municipalities.values() if not county or m["county_code"] == county]
-    rows: list[dict[str, Any]] = []
-    for m in in_scope:
+
+def _municipality_rows(
+    municipalities: list[dict], per_muni: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """One row per municipality (events, population, rate, most common types), highest rate first."""
+    rows = []
+    for m in municipalities:
         kinds = per_muni.get(m["code"], {})
         n = sum(kinds.values())
         rows.append(
@@ -161,20 +154,40 @@ def feed_context(request, *, with_chart: bool = True) -> dict:
             }
         )
     rows.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), -r["count"], r["name"]))
+    return rows
+
+
+def feed_context(request, *, with_chart: bool = True) -> dict:
+    """Filters, municipality and county tables, map classes and the chart of the feed page."""
+    everything = Incident.objects.filter(source=POLISEN_SOURCE).order_by()
+    span = everything.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    years = (
+        list(range(timezone.localtime(span["first"]).year, timezone.localtime(span["last"]).year + 1))
+        if span["first"]
+        else []
+    )
+    types = sorted(everything.values_list("raw_type", flat=True).distinct())
+    f = FeedFilterSet(request.GET, everything, request=request, years=years, types=types)
+    # Clear the model's default ordering so that it never enters a GROUP BY.
+    events = f.qs.order_by()
+    municipalities = f.municipalities
+    county = f.value("county")
+
+    per_muni, per_county, unplaced = _grouped(events)
+    in_scope = [m for m in municipalities.values() if not county or m["county_code"] == county]
+    rows = _municipality_rows(in_scope, per_muni)
     breaks = _breaks([r["rate"] for r in rows])
     for r in rows:
         r["cls"] = _class(r["rate"], r["count"], breaks)
-
-    county_rows: list[dict[str, Any]] = []
-    for code, kinds in sorted(per_county.items(), key=lambda kv: -sum(kv[1].values())):
-        county_rows.append(
-            {
-                "code": code,
-                "county": COUNTIES.get(code, code),
-                "count": sum(kinds.values()),
-                "types": _top(kinds, n=len(kinds)),
-            }
-        )
+    county_rows = [
+        {
+            "code": code,
+            "county": COUNTIES.get(code, code),
+            "count": sum(kinds.values()),
+            "types": _top(kinds, n=len(kinds)),
+        }
+        for code, kinds in sorted(per_county.items(), key=lambda kv: -sum(kv[1].values()))
+    ]
 
     chosen = f.value("municipality")
     chosen_muni = municipalities.get(chosen) if chosen else None

@@ -42,6 +42,7 @@ from .rows import (
     parse_times,
     prepared_chunks,
 )
+from .services import configured_taxonomy
 from .store import (
     DeferredIndexes,
     DuplicateChecker,
@@ -50,7 +51,6 @@ from .store import (
     table_rows,
     write_incidents,
 )
-from .taxonomy import load_taxonomy
 
 __all__ = ["import_incidents", "normalise_name", "parse_mapping", "parse_times"]
 
@@ -184,7 +184,7 @@ def import_incidents(
         renamed=renamed,
         source=source,
         lookup=lookup,
-        taxonomy=load_taxonomy(),
+        taxonomy=configured_taxonomy(),
         index=area_index(),
         vendor=connection.vendor,
     )

@@ -34,8 +34,8 @@ from problembild.core.imports import (
 
 from .importers import _write_with_progress, duplicate_errors, municipality_names, normalise_name
 from .models import POLISEN_SOURCE, AreaMatch
+from .services import configured_taxonomy
 from .store import content_hash
-from .taxonomy import load_taxonomy
 
 SUFFIXES = (".json", ".json.gz")
 _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{1,2}):(\d{2}):(\d{2}) ([+-]\d{2}:\d{2})$")
@@ -171,7 +171,7 @@ def import_polisen_events(
         finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(good))
         new = good[~good["_existing"]] if len(good) else good
         if len(new):
-            new = new.assign(indicator=load_taxonomy().map_array(new["raw_type"]))
+            new = new.assign(indicator=configured_taxonomy().map_array(new["raw_type"]))
         result.added = _write_with_progress(new, progress) if len(new) else 0
         result.details = {
             "approximate": int((new["area_match"] == AreaMatch.APPROXIMATE.value).sum()) if len(new) else 0,

@@ -41,12 +41,8 @@ class Taxonomy:
         return table[codes]
 
 
-def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
-    """Read and validate a taxonomy file (default: ``settings.TAXONOMY_FILE``)."""
-    if path is None:
-        from django.conf import settings
-
-        path = settings.TAXONOMY_FILE
+def load_taxonomy(path: str | Path) -> Taxonomy:
+    """Read and validate a taxonomy file (the configured one: ``services.configured_taxonomy``)."""
     path = str(path)
     try:
         with open(path, "rb") as handle:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from ninja import Schema
 
@@ -40,3 +41,23 @@ class AreaOut(Schema):
 class AreaDetailOut(AreaOut):
     classifications: list[ClassificationOut]
     source: str
+
+
+class BoundaryGeometry(Schema):
+    """A GeoJSON Polygon or MultiPolygon in WGS84 ([longitude, latitude], RFC 7946)."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[list[list[float]]] | list[list[list[list[float]]]]
+
+
+class BoundaryProperties(Schema):
+    panel_id: int
+    name: str
+
+
+class BoundaryOut(Schema):
+    """The area's boundary as a GeoJSON Feature."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: BoundaryGeometry
+    properties: BoundaryProperties

@@ -13,7 +13,7 @@ from problembild.core.models import AccessLogEntry
 
 from ..filtersets import AreaListFilterSet, ClassificationFilterSet
 from ..models import Area, Classification
-from .schemas import AreaDetailOut, AreaOut, ClassificationOut
+from .schemas import AreaDetailOut, AreaOut, BoundaryOut, ClassificationOut
 
 router = Router(tags=["register"])
 
@@ -79,7 +79,11 @@ def get_area(request, panel_id: int):
     return out
 
 
-@router.get("/areas/{panel_id}/boundary", summary="The area's boundary as a GeoJSON Feature (WGS84)")
+@router.get(
+    "/areas/{panel_id}/boundary",
+    response={200: BoundaryOut, 403: Message, 404: Message},
+    summary="The area's boundary as a GeoJSON Feature (WGS84)",
+)
 def get_boundary(request, panel_id: int):
     area = Area.objects.get_for_user(request.user, panel_id=panel_id)
     if not area.geojson:

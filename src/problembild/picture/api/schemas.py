@@ -6,14 +6,14 @@ writes; the query parameters of the indicator list come from its FilterSet.
 """
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Schema
 from pydantic import BaseModel
 
 from problembild.core.filters import query_schema
 
-from ..document import AreaDocument, UnitDocument
+from ..document import AreaDocument, UnitDocument, Window
 from ..filtersets import IndicatorValueFilterSet
 from ..models import IndicatorValue, RefreshRun
 
@@ -135,7 +135,7 @@ class HotspotMetadata(BaseModel):
     bandwidth_m: float | None = Field(None, description="Kernel density bandwidth.")
     gi_radius_cells: float | None = None
     alpha: float | None = Field(None, description="Significance level of the Gi* labels.")
-    window: dict[str, Any] | None = Field(None, description="`start` and `end` of the events used.")
+    window: Window | None = Field(None, description="`start` and `end` of the events used.")
     n_events: int | None = None
     as_of: date | None = None
     method: str | None = Field(None, description="Forecast layer: the method chosen by the backtest.")

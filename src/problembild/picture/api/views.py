@@ -171,7 +171,7 @@ def area_hotspots(request, panel_id: int, q: Query[HotspotQuery]):
         "bandwidth_m": space.bandwidth,
         "gi_radius_cells": space.gi_radius_cells,
         "alpha": space.alpha,
-        "window": space.window.model_dump(mode="json") if space.window else None,
+        "window": space.window,
         "n_events": space.n_events,
         "as_of": doc.as_of,
     }

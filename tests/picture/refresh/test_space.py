@@ -1,0 +1,123 @@
+"""The refresh's spatial stage on its own: hot spots, forecast cells, tasks and worker processes.
+
+No database here: ``picture.refresh.space`` runs in worker processes without Django.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from problembild.analysis.forecast import METHODS
+from problembild.analysis.metrics import n_flagged
+from problembild.picture.refresh.space import (
+    NO_BOUNDARY,
+    Points,
+    SpaceJobs,
+    SpaceSettings,
+    area_space,
+    space_tasks,
+)
+
+SETTINGS = SpaceSettings(
+    cell_size=100.0,
+    buffer=500.0,
+    bandwidth=150.0,
+    gi_radius=2.0,
+    alpha=0.05,
+    hotspot_months=12,
+    forecast_origins=2,
+    forecast_years=3,
+)
+AS_OF = pd.Timestamp("2025-01-01", tz="Europe/Stockholm")
+#: A 2 km square in SWEREF99 TM (Malmö).
+SQUARE = shapely.box(374_000, 6_160_000, 376_000, 6_162_000)
+HOT = (375_300.0, 6_161_300.0)
+
+
+def epoch(when: str) -> int:
+    return int(pd.Timestamp(when, tz="Europe/Stockholm").tz_convert("UTC").timestamp())
+
+
+def planted(seed: int = 1, n_background: int = 300, n_hot: int = 150) -> Points:
+    """Two years of uniform background in the square and a tight cluster at ``HOT``."""
+    rng = np.random.default_rng(seed)
+    x = np.r_[rng.uniform(374_000, 376_000, n_background), rng.normal(HOT[0], 30, n_hot)]
+    y = np.r_[rng.uniform(6_160_000, 6_162_000, n_background), rng.normal(HOT[1], 30, n_hot)]
+    t = rng.integers(epoch("2023-01-01"), epoch("2025-01-01"), len(x))
+    return Points(x=x, y=y, t=t)
+
+
+def test_hot_spot_lies_at_the_planted_cluster_and_counts_only_the_window():
+    pts = planted()
+    space = area_space(SQUARE, pts, AS_OF, SETTINGS)
+    assert space.status == "ok"
+    in_window = int(((pts.t >= epoch("2024-01-01")) & (pts.t < epoch("2025-01-01"))).sum())
+    assert space.n_events == in_window
+    assert space.window.start.isoformat() == "2024-01-01" and space.window.end.isoformat() == "2025-01-01"
+    hot = [c for c in space.cells if c.label == 1]
+    assert space.n_hot == len(hot) > 0
+    # The densest cell is the cluster's (corners are WGS84; compare in SWEREF99 TM).
+    from problembild.analysis.spatial import to_sweref
+
+    top = max(space.cells, key=lambda c: c.density)
+    lon, lat = np.array(top.ring).T
+    x, y = to_sweref(lon, lat)
+    assert x.min() - 100 <= HOT[0] <= x.max() + 100 and y.min() - 100 <= HOT[1] <= y.max() + 100
+    assert space.peak_per_km2 == pytest.approx(top.density, rel=0.01)
+
+
+def test_forecast_flags_five_percent_of_the_grid_with_the_backtest_winner():
+    space = area_space(SQUARE, planted(), AS_OF, SETTINGS)
+    forecast = space.forecast
+    assert forecast.status == "ok" and forecast.method in METHODS
+    rows, cols = space.grid.shape
+    assert len(forecast.cells) == n_flagged(rows * cols, 0.05)
+    assert forecast.period_start.isoformat() == "2025-01-01" and forecast.horizon_days == 30
+    winners = {b.method for b in forecast.backtest if b.winner}
+    assert winners == {forecast.method}
+    assert {b.method for b in forecast.backtest} == set(METHODS)
+
+
+def test_no_boundary_no_events_and_too_few_for_a_forecast_are_stated():
+    assert area_space(None, planted(), AS_OF, SETTINGS).status == "no_boundary"
+    assert area_space(None, planted(), AS_OF, SETTINGS).message == NO_BOUNDARY
+    old = Points(x=np.array([375_000.0]), y=np.array([6_161_000.0]), t=np.array([epoch("2020-01-01")]))
+    space = area_space(SQUARE, old, AS_OF, SETTINGS)
+    assert space.status == "no_events" and space.cells == [] and space.n_events == 0
+    assert space.forecast.status == "too_few_events" and space.forecast.cells == []
+
+
+def test_tasks_take_the_points_that_can_reach_the_grid_and_skip_missing_boundaries():
+    margin = SETTINGS.buffer + 6 * SETTINGS.bandwidth
+    x = np.array([375_000.0, 374_000 - margin + 1, 374_000 - margin - 1, 375_000.0, 390_000.0])
+    y = np.array([6_161_000.0, 6_161_000.0, 6_161_000.0, 6_162_000 + margin + 1, 6_161_000.0])
+    t = np.arange(5)
+    tasks = space_tasks([(7, SQUARE), (8, None)], x, y, t, SETTINGS)
+    assert [key for key, _, _ in tasks] == [7]
+    _, shape, pts = tasks[0]
+    assert shape is SQUARE
+    assert pts.t.tolist() == [0, 1]  # inside and just within the margin, in their original order
+
+
+def test_worker_processes_give_the_serial_result():
+    tasks = [(1, SQUARE, planted(1)), (2, shapely.box(376_000, 6_160_000, 378_000, 6_162_000), planted(2))]
+    with SpaceJobs(tasks, AS_OF, SETTINGS, parallel=False) as jobs:
+        serial = jobs.result()
+    with SpaceJobs(tasks, AS_OF, SETTINGS, parallel=True) as jobs:
+        parallel = jobs.result()
+    assert parallel == serial
+    assert set(serial) == {1, 2}
+
+
+def test_the_spatial_stage_imports_no_django():
+    code = (
+        "import sys, problembild.picture.refresh.space; "
+        "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,0 +1,92 @@
+"""The scoping sweep: every page, export and API route, asked by a user of another unit.
+
+The Botkyrka local police area chief asks for Rosengård (Malmö) and for the Syd region:
+every route answers 403 or 404, or answers without Rosengård's data. The routes are
+read from the URL configuration, so a new page is swept without being listed here; a
+route with a parameter this sweep does not know fails until it is taught what to send.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from problembild.areas.models import Area
+from problembild.picture.refresh.run import RefreshOptions, refresh
+
+pytestmark = pytest.mark.django_db
+
+#: Routes outside the sweep: Django's admin (staff only, its own permissions) and the
+#: shell's login, logout and language switch, which show no data.
+SKIP = re.compile(r"^(admin/|login/|logout/|i18n/)")
+#: What the sweep sends for each path parameter: something of the other unit's.
+FOREIGN = {"panel_id": None, "code": "5600", "fmt": "csv", "token": "0" * 32}
+
+
+def routes(patterns=None, prefix: str = ""):
+    """(route, pattern) of every URL pattern, with Django's and ninja's parameters as ``<name>``."""
+    for p in patterns if patterns is not None else get_resolver().url_patterns:
+        route = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            yield from routes(p.url_patterns, route)
+        elif isinstance(p, URLPattern):
+            yield route.lstrip("^").rstrip("$"), p
+
+
+def fill(route: str, rosengard: Area) -> str:
+    values = {**FOREIGN, "panel_id": str(rosengard.panel_id)}
+
+    def value(match: re.Match) -> str:
+        name = match.group(1).split(":")[-1]
+        assert name in values, f"the sweep does not know the parameter {name!r} of {route}"
+        return values[name]
+
+    return "/" + re.sub(r"<([^>]+)>", value, route)
+
+
+@pytest.fixture
+def computed(rosengard_data):
+    refresh(options=RefreshOptions(as_of=date(2025, 1, 1), forecast_origins=2))
+    return rosengard_data[0]
+
+
+def test_every_route_refuses_or_hides_another_units_area(client_for, botkyrka_chief, computed):
+    client = client_for(botkyrka_chief)
+    rosengard = computed
+    swept = []
+    for route, _pattern in routes():
+        if SKIP.match(route):
+            continue
+        url = fill(route, rosengard)
+        for query in ("", "reason=sweep&recipient=sweep"):
+            response = client.get(url + ("?" + query if query else ""))
+            swept.append(url)
+            assert response.status_code != 500, url
+            if response.status_code in (403, 404, 405):
+                continue
+            assert response.status_code in (200, 302), (url, response.status_code)
+            body = b"".join(response) if response.streaming else response.content
+            text = body.decode("utf-8", "replace")
+            assert "Rosengård" not in text, url
+            assert (
+                f'"panel_id": {rosengard.panel_id},' not in text
+                and f'"panel_id":{rosengard.panel_id},' not in text
+            ), url
+    # The sweep reached the pages, the exports and the API.
+    for expected in (
+        "/areas/",
+        "/export/overview.csv",
+        "/feed/export.csv",
+        "/api/areas/",
+        "/api/units/",
+        "/units/",
+    ):
+        assert any(u.startswith(expected) for u in swept), expected
+
+
+def test_the_sweep_sees_every_app(botkyrka_chief):
+    names = {p.lookup_str.split(".")[1] for _, p in routes() if p.lookup_str.startswith("problembild.")}
+    assert {"core", "areas", "incidents", "picture"} <= names
