@@ -74,3 +74,30 @@ def test_expired_or_unknown_token_is_refused(client, botkyrka_chief):
     ApiToken.objects.filter(pk=token.pk).update(expires="2000-01-01T00:00:00Z")
     assert client.get("/api/areas", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     assert client.get("/api/areas", headers={"Authorization": "Bearer pb_nonsense"}).status_code == 401
+
+
+def test_area_list_filters_are_the_overviews_and_refuse_values_outside_scope(client, analyst, chief_token):
+    from django.test import Client
+
+    noa = Client()
+    noa.force_login(analyst)
+    syd = noa.get("/api/areas", {"region": "5600", "limit": 100}).json()
+    assert syd["count"] == 9 and "Rosengård" in {a["name"] for a in syd["items"]}
+    # Botkyrka's chief may filter only by units at or below Botkyrka: not region Syd, nor the
+    # police area above Botkyrka; an unknown category is refused too.
+    auth = {"Authorization": f"Bearer {chief_token}"}
+    for params, name in (
+        ({"region": "5600"}, "region"),
+        ({"police_area": "5312"}, "police_area"),
+        ({"category": "farligt"}, "category"),
+    ):
+        response = client.get("/api/areas", params, headers=auth)
+        assert response.status_code == 422, params
+        assert name in response.json()["detail"]
+    risk = noa.get("/api/areas", {"category": "riskområde", "limit": 100}).json()
+    assert risk["count"] == 15 and all(a["category"] == "riskområde" for a in risk["items"])
+
+
+def test_classification_filter_refuses_an_unknown_category(client_for, analyst):
+    response = client_for(analyst).get("/api/classifications", {"category": "farligt"})
+    assert response.status_code == 422 and "category" in response.json()["detail"]

@@ -217,3 +217,27 @@ def test_not_computed_unknown_and_openapi(client_for, analyst):
     assert {"area", "indicator", "period", "start", "end", "limit", "offset"} <= params
     for path in ("/api/areas/{panel_id}/picture", "/api/units/{code}/picture", "/api/refresh-runs"):
         assert "application/json" in paths[path]["get"]["responses"]["200"]["content"], path
+
+
+def test_openapi_types_every_member(client_for, analyst):
+    """No object in the schema is a bare dict: every member of every answer is declared."""
+    schema = client_for(analyst).get("/api/openapi.json").json()
+    untyped = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            extra = node.get("additionalProperties")
+            if node.get("type") == "object" and "properties" not in node and not isinstance(extra, dict):
+                untyped.append(path)
+            if extra is True:
+                untyped.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+
+    walk(schema, "")
+    assert not untyped, untyped
+    documents = schema["components"]["schemas"]
+    assert {"AreaPictureOut", "UnitPictureOut", "MonthFigures", "Trend", "SpacePart"} <= set(documents)

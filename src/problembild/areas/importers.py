@@ -9,6 +9,7 @@ boundaries turned into area population by area-weighted overlay.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -99,6 +100,43 @@ def _apply_mapping(props: dict, mapping: dict[str, str], known: Sequence[str]) -
     return out, unknown
 
 
+@dataclass
+class _AreaPlan:
+    """One valid row of an area list, ready to be written."""
+
+    line: int
+    row: dict
+    geom: shapely.Geometry | None
+    area: Area | None  # the registered area it updates (None: a new area)
+    unit: OrgUnit | None  # a new area's lokalpolisområde (None: created from the row's codes)
+    category: str
+    direction: str
+    assessed: date | None
+    parent: int | None  # panel id of the area it was split from
+
+
+@dataclass
+class _Known:
+    """The register as the rows of an area list are matched against it."""
+
+    by_panel: dict[int, Area]
+    by_code: dict[str, Area]
+    by_name: dict[str, Area]
+    lpos: dict[str, OrgUnit]
+    in_file: set[int]  # panel ids the file names
+
+    @classmethod
+    def load(cls, rows: list[tuple[int, dict, shapely.Geometry | None]]) -> _Known:
+        by_panel = {a.panel_id: a for a in Area.objects.all()}
+        return cls(
+            by_panel=by_panel,
+            by_code={a.area_code: a for a in by_panel.values() if a.area_code},
+            by_name={a.name: a for a in by_panel.values()},
+            lpos={u.name.casefold(): u for u in OrgUnit.objects.filter(kind=OrgUnit.Kind.LOCAL_POLICE_AREA)},
+            in_file={int(r["panel_id"]) for _, r, _ in rows if str(r.get("panel_id") or "").isdecimal()},
+        )
+
+
 @register_changes()
 def import_areas(
     path: str | Path,
@@ -118,11 +156,56 @@ def import_areas(
     """
     p = check_file(path, SUPPORTED_SUFFIXES)
     fname = str(p)
-    table = read_features(p, strict=False)
     mapping = mapping or {}
+    rows, errors, bad_geometry = _area_rows(p, mapping)
+    year = _round_year(fname, rows, year, errors)
+    rejected_early = {e.line for e in errors}
+    existing_round = AssessmentRound.objects.filter(year=year).first()
+    cats = list(categories or (existing_round.categories if existing_round else STANDARD_CATEGORIES))
+    if existing_round and categories and list(categories) != existing_round.categories:
+        raise ImportFailed(
+            [RowError(fname, None, "categories", f"round {year} already uses {existing_round.categories}")]
+        )
+    known = _Known.load(rows)
+    plans: list[_AreaPlan] = []
+    seen: dict[object, int] = {}  # panel id or area -> the first line naming it
+    for line, r, geom in rows:
+        n_before = len(errors)
+        plan = _plan_area(
+            fname,
+            line,
+            r,
+            geom,
+            known=known,
+            cats=cats,
+            year=year,
+            seen=seen,
+            errors=errors,
+            bad_geometry=bad_geometry,
+        )
+        if len(errors) == n_before and line not in rejected_early:
+            plans.append(plan)
+    plans = _without_orphan_splits(fname, plans, known, errors)
+
+    with recorded_import(
+        "areas", p, user=user, options={"year": year, "categories": cats, "map": mapping}
+    ) as result:
+        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(plans))
+        rnd, changed = upsert(
+            AssessmentRound, {"year": year}, {"categories": cats, "source": Path(fname).name}
+        )
+        added, created = _write_areas(fname, plans, rnd)
+        result.added = added + int(changed and existing_round is None)
+        result.details = {"year": year, "categories": cats, "new_areas": created}
+    return result
+
+
+def _area_rows(p: Path, mapping: dict[str, str]) -> tuple[list, list[RowError], set[int | None]]:
+    """The file's features as ``(line, mapped properties, geometry)``; geometry errors; their lines."""
+    fname = str(p)
+    table = read_features(p, strict=False)
     # Features whose geometry could not be used are rejected like any other bad row.
     errors: list[RowError] = list(table.errors)
-    bad_geometry = {e.line for e in table.errors}
     rows: list[tuple[int, dict, shapely.Geometry | None]] = []
     unknown_cols: set[str] = set()
     for i, (props, geom) in enumerate(zip(table.properties, table.geometries, strict=True), start=1):
@@ -144,6 +227,11 @@ def import_areas(
                 for c in sorted(unknown_cols)
             ]
         )
+    return rows, errors, {e.line for e in table.errors}
+
+
+def _round_year(fname: str, rows: list, year: int | None, errors: list[RowError]) -> int:
+    """The round's year: ``year``, or the file's single ``year`` value; rows of other years are errors."""
     row_years: dict[int, tuple[int, dict]] = {}
     for line, r, _ in rows:
         if r.get("year") in (None, ""):
@@ -163,186 +251,189 @@ def import_areas(
     for line, (y, r) in row_years.items():
         if y != year:
             errors.append(
-                RowError(
-                    fname,
-                    line,
-                    "year",
-                    f"{y} differs from the round being imported ({year})",
-                    dict(r),
-                )
+                RowError(fname, line, "year", f"{y} differs from the round being imported ({year})", dict(r))
             )
-    rejected_early = {e.line for e in errors}
-    existing_round = AssessmentRound.objects.filter(year=year).first()
-    cats = list(categories or (existing_round.categories if existing_round else STANDARD_CATEGORIES))
-    if existing_round and categories and list(categories) != existing_round.categories:
-        raise ImportFailed(
-            [RowError(fname, None, "categories", f"round {year} already uses {existing_round.categories}")]
-        )
-    by_panel = {a.panel_id: a for a in Area.objects.all()}
-    by_code = {a.area_code: a for a in by_panel.values() if a.area_code}
-    by_name = {a.name: a for a in by_panel.values()}
-    lpos = {u.name.casefold(): u for u in OrgUnit.objects.filter(kind=OrgUnit.Kind.LOCAL_POLICE_AREA)}
-    in_file = {int(r["panel_id"]) for _, r, _ in rows if str(r.get("panel_id") or "").isdecimal()}
+    return year
 
-    plans = []
-    seen: dict[object, int] = {}  # panel id or area -> the first line naming it
-    for line, r, geom in rows:
 
-        def err(field: str, message: str, line=line, r=r) -> None:
-            errors.append(RowError(fname, line, field, message, dict(r)))
+def _plan_area(
+    fname: str,
+    line: int,
+    r: dict,
+    geom: shapely.Geometry | None,
+    *,
+    known: _Known,
+    cats: list[str],
+    year: int,
+    seen: dict[object, int],
+    errors: list[RowError],
+    bad_geometry: set,
+) -> _AreaPlan:
+    """Check one row against the round and the register; its problems are appended to ``errors``."""
 
-        n_before = len(errors)
-        category = str(r.get("category") or "").strip()
-        if category not in cats:
-            err("category", f"unknown category {category!r} for {year}; allowed: {', '.join(cats)}")
-        direction = str(r.get("direction") or "").strip().casefold()
-        if direction and direction not in _DIRECTIONS:
-            err("direction", f"unknown direction {direction!r}; use positive, stable or negative")
-        assessed = None
-        if r.get("assessed"):
-            try:
-                # Shapefiles store dates as YYYY/MM/DD text when written from datetimes.
-                assessed = date.fromisoformat(str(r["assessed"])[:10].replace("/", "-"))
-            except ValueError:
-                err("assessed", f"not a date: {r['assessed']!r}")
-        panel = r.get("panel_id")
-        if panel not in (None, "") and not str(panel).isdecimal():
-            err("panel_id", f"not a whole number: {panel!r}")
-            panel = None
-        area = None
-        if panel not in (None, ""):
-            area = by_panel.get(int(panel))
-        if area is None and r.get("area_code"):
-            area = by_code.get(str(r["area_code"]))
-        if area is None and r.get("name") and panel in (None, ""):
-            area = by_name.get(str(r["name"]).strip())
-        for key in ([("panel", int(panel))] if panel not in (None, "") else []) + (
-            [("area", area.pk)] if area is not None else []
-        ):
-            if key in seen:
-                err("panel_id" if key[0] == "panel" else "name", f"the same area as line {seen[key]}")
-                break
-            seen[key] = line
-        parent = None
-        if r.get("split_from") not in (None, ""):
-            sp = str(r["split_from"])
-            if not sp.isdecimal() or (int(sp) not in by_panel and int(sp) not in in_file):
-                err("split_from", f"unknown area {sp!r} (give the panel id of the area it was split from)")
-            else:
-                parent = int(sp)
-        if geom is not None:
-            if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
-                err("geometry", f"expected a polygon, got {geom.geom_type}")
-            else:
-                b = shapely.bounds(geom)
-                if not inside_sweden(np.array([b[0], b[2]]), np.array([b[1], b[3]])).all():
-                    err("geometry", "boundary lies outside Sweden")
-        unit = None
-        if area is None:
-            if not r.get("name"):
-                err("name", "a new area needs a name")
-            if geom is None and line not in bad_geometry:
-                err("geometry", "a new area needs a boundary")
-            lpo_name = str(r.get("local_police_area") or "").strip()
-            unit = lpos.get(lpo_name.casefold())
-            if unit is None and not (lpo_name and r.get("police_area_code") and r.get("region_code")):
-                err(
-                    "local_police_area",
-                    f"unknown lokalpolisområde {lpo_name!r} (give police_area_code and "
-                    "region_code to create it)",
-                )
-        if len(errors) == n_before and line not in rejected_early:
-            plans.append(
-                (line, r, geom, area, unit, category, _DIRECTIONS.get(direction, ""), assessed, parent)
+    def err(field: str, message: str) -> None:
+        errors.append(RowError(fname, line, field, message, dict(r)))
+
+    category = str(r.get("category") or "").strip()
+    if category not in cats:
+        err("category", f"unknown category {category!r} for {year}; allowed: {', '.join(cats)}")
+    direction = str(r.get("direction") or "").strip().casefold()
+    if direction and direction not in _DIRECTIONS:
+        err("direction", f"unknown direction {direction!r}; use positive, stable or negative")
+    assessed = None
+    if r.get("assessed"):
+        try:
+            # Shapefiles store dates as YYYY/MM/DD text when written from datetimes.
+            assessed = date.fromisoformat(str(r["assessed"])[:10].replace("/", "-"))
+        except ValueError:
+            err("assessed", f"not a date: {r['assessed']!r}")
+    area = _registered_area(r, known, seen, line, err)
+    parent = None
+    if r.get("split_from") not in (None, ""):
+        sp = str(r["split_from"])
+        if not sp.isdecimal() or (int(sp) not in known.by_panel and int(sp) not in known.in_file):
+            err("split_from", f"unknown area {sp!r} (give the panel id of the area it was split from)")
+        else:
+            parent = int(sp)
+    if geom is not None:
+        if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+            err("geometry", f"expected a polygon, got {geom.geom_type}")
+        else:
+            b = shapely.bounds(geom)
+            if not inside_sweden(np.array([b[0], b[2]]), np.array([b[1], b[3]])).all():
+                err("geometry", "boundary lies outside Sweden")
+    unit = None
+    if area is None:
+        if not r.get("name"):
+            err("name", "a new area needs a name")
+        if geom is None and line not in bad_geometry:
+            err("geometry", "a new area needs a boundary")
+        lpo_name = str(r.get("local_police_area") or "").strip()
+        unit = known.lpos.get(lpo_name.casefold())
+        if unit is None and not (lpo_name and r.get("police_area_code") and r.get("region_code")):
+            err(
+                "local_police_area",
+                f"unknown lokalpolisområde {lpo_name!r} (give police_area_code and region_code to create it)",
             )
-    # An area split from one in this file needs that one to be imported too.
-    planned = {int(p[1]["panel_id"]) for p in plans if str(p[1].get("panel_id") or "").isdecimal()}
+    return _AreaPlan(line, r, geom, area, unit, category, _DIRECTIONS.get(direction, ""), assessed, parent)
+
+
+def _registered_area(r: dict, known: _Known, seen: dict[object, int], line: int, err) -> Area | None:
+    """The registered area a row names (by panel id, area code or name); a second row naming it is an error."""
+    panel = r.get("panel_id")
+    if panel not in (None, "") and not str(panel).isdecimal():
+        err("panel_id", f"not a whole number: {panel!r}")
+        panel = None
+    area = None
+    if panel not in (None, ""):
+        area = known.by_panel.get(int(panel))
+    if area is None and r.get("area_code"):
+        area = known.by_code.get(str(r["area_code"]))
+    if area is None and r.get("name") and panel in (None, ""):
+        area = known.by_name.get(str(r["name"]).strip())
+    keys = ([("panel", int(panel))] if panel not in (None, "") else []) + (
+        [("area", area.pk)] if area is not None else []
+    )
+    for key in keys:
+        if key in seen:
+            err("panel_id" if key[0] == "panel" else "name", f"the same area as line {seen[key]}")
+            break
+        seen[key] = line
+    return area
+
+
+def _without_orphan_splits(
+    fname: str, plans: list[_AreaPlan], known: _Known, errors: list[RowError]
+) -> list[_AreaPlan]:
+    """Drop (as errors) areas split from an area that is neither registered nor imported by this file."""
+    planned = {int(p.row["panel_id"]) for p in plans if str(p.row.get("panel_id") or "").isdecimal()}
     kept = []
     for plan in plans:
-        line, r, parent = plan[0], plan[1], plan[8]
-        if parent is not None and parent not in by_panel and parent not in planned:
+        if plan.parent is not None and plan.parent not in known.by_panel and plan.parent not in planned:
             errors.append(
-                RowError(fname, line, "split_from", f"area {parent} is rejected in this file", dict(r))
+                RowError(
+                    fname,
+                    plan.line,
+                    "split_from",
+                    f"area {plan.parent} is rejected in this file",
+                    dict(plan.row),
+                )
             )
         else:
             kept.append(plan)
-    plans = kept
+    return kept
 
-    with recorded_import(
-        "areas", p, user=user, options={"year": year, "categories": cats, "map": mapping}
-    ) as result:
-        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(plans))
-        rnd, changed = upsert(
-            AssessmentRound, {"year": year}, {"categories": cats, "source": Path(fname).name}
-        )
-        added = int(changed and existing_round is None)
-        next_id = (Area.objects.aggregate(m=Max("panel_id"))["m"] or 0) + 1
-        created: dict[int, Area] = {}
-        splits: list[tuple[Area, int]] = []
-        municipalities = MunicipalityIndex() if any(p[2] is not None for p in plans) else None
-        for _line, r, geom, area, unit, category, direction, assessed, parent in plans:
-            values: dict = {}
-            if geom is not None:
-                values.update(
-                    geometry=shapely.to_wkb(geom),
-                    geojson=sweref_to_geojson(geom),
-                    area_km2=round(geom.area / 1e6, 4),
-                    municipality_id=municipalities.code_of(geom) if municipalities else None,
-                )
-            for f in ("town", "area_code"):
-                if r.get(f):
-                    values[f] = str(r[f])
-            if r.get("name"):
-                values["name"] = str(r["name"]).strip()
-            if area is None:
-                if unit is None:
-                    region, _ = ensure_org_unit(
-                        OrgUnit.Kind.REGION,
-                        str(r["region_code"]),
-                        str(r.get("region") or r["region_code"]),
-                        nation(),
-                    )
-                    pa, _ = ensure_org_unit(
-                        OrgUnit.Kind.POLICE_AREA,
-                        str(r["police_area_code"]),
-                        str(r.get("police_area") or r["police_area_code"]),
-                        region,
-                    )
-                    unit, _ = ensure_org_unit(
-                        OrgUnit.Kind.LOCAL_POLICE_AREA,
-                        lpo_code(str(r["police_area_code"]), str(r["local_police_area"])),
-                        str(r["local_police_area"]),
-                        pa,
-                    )
-                panel = int(r["panel_id"]) if str(r.get("panel_id") or "").isdecimal() else next_id
-                next_id = max(next_id, panel) + 1
-                values["org_unit"] = unit
-                values["source"] = Path(fname).name
-                area, was = upsert(Area, {"panel_id": panel}, values)
-                created[panel] = area
-            else:
-                area, was = upsert(Area, {"pk": area.pk}, values)
-            added += was
-            if parent is not None:
-                splits.append((area, parent))
-            _, was = upsert(
-                Classification,
-                {"area": area, "round": rnd},
-                {"category": category, "direction": direction, "assessed": assessed},
+
+def _write_areas(fname: str, plans: list[_AreaPlan], rnd: AssessmentRound) -> tuple[int, int]:
+    """Write the areas and their classifications of round ``rnd``; return (rows changed, new areas)."""
+    added = 0
+    next_id = (Area.objects.aggregate(m=Max("panel_id"))["m"] or 0) + 1
+    created = 0
+    splits: list[tuple[Area, int]] = []
+    municipalities = MunicipalityIndex() if any(p.geom is not None for p in plans) else None
+    for plan in plans:
+        r, geom = plan.row, plan.geom
+        values: dict = {}
+        if geom is not None:
+            values.update(
+                geometry=shapely.to_wkb(geom),
+                geojson=sweref_to_geojson(geom),
+                area_km2=round(geom.area / 1e6, 4),
+                municipality_id=municipalities.code_of(geom) if municipalities else None,
             )
-            added += was
-        # After every area exists, so that an area may name one later in the file.
-        for area, parent in splits:
-            parent_area = Area.objects.filter(panel_id=parent).first()
-            if parent_area is None:
-                raise ImportFailed([RowError(fname, None, "split_from", f"unknown area {parent}")])
-            if area.parent_id != parent_area.pk:
-                area.parent = parent_area
-                area.save(update_fields=["parent"])
-                added += 1
-        result.added = added
-        result.details = {"year": year, "categories": cats, "new_areas": len(created)}
-    return result
+        for f in ("town", "area_code"):
+            if r.get(f):
+                values[f] = str(r[f])
+        if r.get("name"):
+            values["name"] = str(r["name"]).strip()
+        if plan.area is None:
+            panel = int(r["panel_id"]) if str(r.get("panel_id") or "").isdecimal() else next_id
+            next_id = max(next_id, panel) + 1
+            values["org_unit"] = plan.unit or _new_lpo(r)
+            values["source"] = Path(fname).name
+            area, was = upsert(Area, {"panel_id": panel}, values)
+            created += 1
+        else:
+            area, was = upsert(Area, {"pk": plan.area.pk}, values)
+        added += was
+        if plan.parent is not None:
+            splits.append((area, plan.parent))
+        _, was = upsert(
+            Classification,
+            {"area": area, "round": rnd},
+            {"category": plan.category, "direction": plan.direction, "assessed": plan.assessed},
+        )
+        added += was
+    # After every area exists, so that an area may name one later in the file.
+    for area, parent in splits:
+        parent_area = Area.objects.filter(panel_id=parent).first()
+        if parent_area is None:
+            raise ImportFailed([RowError(fname, None, "split_from", f"unknown area {parent}")])
+        if area.parent_id != parent_area.pk:
+            area.parent = parent_area
+            area.save(update_fields=["parent"])
+            added += 1
+    return added, created
+
+
+def _new_lpo(r: dict) -> OrgUnit:
+    """The lokalpolisområde a row names by its codes, created with its region and police area if new."""
+    region, _ = ensure_org_unit(
+        OrgUnit.Kind.REGION, str(r["region_code"]), str(r.get("region") or r["region_code"]), nation()
+    )
+    police_area, _ = ensure_org_unit(
+        OrgUnit.Kind.POLICE_AREA,
+        str(r["police_area_code"]),
+        str(r.get("police_area") or r["police_area_code"]),
+        region,
+    )
+    unit, _ = ensure_org_unit(
+        OrgUnit.Kind.LOCAL_POLICE_AREA,
+        lpo_code(str(r["police_area_code"]), str(r["local_police_area"])),
+        str(r["local_police_area"]),
+        police_area,
+    )
+    return unit
 
 
 @register_changes()

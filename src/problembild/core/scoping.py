@@ -48,6 +48,18 @@ def unit_q(user, field: str) -> Q:
     return Q(**{f"{field}__path": unit.path}) | Q(**{f"{field}__path__startswith": unit.path + "/"})
 
 
+def scope_key(user) -> str:
+    """What decides everything ``user`` may see: ``*`` (everything), the unit's path, or ``-`` (nothing).
+
+    Two users with the same key see the same areas and units, so pages cached per key are
+    safe to share between them.
+    """
+    if sees_everything(user):
+        return "*"
+    unit = unit_for(user)
+    return unit.path if unit is not None else "-"
+
+
 def visible_units(user):
     """Org units visible to ``user`` (their own unit and everything below it)."""
     if sees_everything(user):

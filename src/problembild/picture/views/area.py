@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db.models import Count, Max
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from problembild.areas.models import Area
 from problembild.core.access import log_request
+from problembild.core.cache import cached_fragment, data_stamp
 from problembild.core.exports import export_table
 from problembild.core.models import AccessLogEntry
 from problembild.incidents.choices import indicator_choices
@@ -50,8 +54,8 @@ def _charts(doc: AreaDocument | None) -> dict:
     }
 
 
-def _area_context(request, panel_id: int) -> dict:
-    area = Area.objects.get_for_user(request.user, panel_id=panel_id)
+def _area_context(request, panel_id: int, *, area: Area | None = None) -> dict:
+    area = area or Area.objects.get_for_user(request.user, panel_id=panel_id)
     lpo = area.org_unit
     picture = AreaPicture.objects.filter(area=area).first()
     doc = area_document(picture, cells=False)
@@ -83,18 +87,35 @@ def _area_context(request, panel_id: int) -> dict:
 
 
 def area_detail(request, panel_id: int):
-    """One area's local problem picture, read from the cache."""
-    context = _area_context(request, panel_id)
-    doc = context["doc"]
-    forecast = context["forecast"]
-    context.update(
-        key_figures=key_figures(doc),
-        monthly=MonthlyTable(doc.series if doc else {}),
-        backtest=BacktestTable(forecast.backtest if forecast else []),
-        indicators=indicator_choices(),
+    """One area's local problem picture, read from the cache.
+
+    The page below the menu is the same for everyone who may see the area, so it is
+    rendered once per data stamp (and per change of the police events naming the area)
+    and kept in the cache, like the overview; the scoping check and the access log entry
+    happen on every request.
+    """
+    stamp = data_stamp()  # before any read of the data the fragment shows
+    area = Area.objects.get_for_user(request.user, panel_id=panel_id)
+    named = Incident.objects.filter(area=area, area_match=AreaMatch.APPROXIMATE).aggregate(
+        n=Count("id"), last=Max("id")
     )
-    log_request(request, AccessLogEntry.Action.VIEW, obj=context["area"])
-    return render(request, "picture/area.html", context)
+
+    def render_body():
+        context = _area_context(request, panel_id, area=area)
+        doc, forecast = context["doc"], context["forecast"]
+        context.update(
+            key_figures=key_figures(doc),
+            monthly=MonthlyTable(doc.series if doc else {}),
+            backtest=BacktestTable(forecast.backtest if forecast else []),
+            indicators=indicator_choices(),
+            tile_url=settings.TILE_URL,
+        )
+        return render_to_string("picture/_area_body.html", context), {}
+
+    parts = {"area": area.pk, "named": named, "tiles": settings.TILE_URL}
+    body = cached_fragment("area", parts, render_body, stamp=stamp)
+    log_request(request, AccessLogEntry.Action.VIEW, obj=area)
+    return render(request, "picture/area.html", {"area": area, "area_body": body.html})
 
 
 def area_print(request, panel_id: int):

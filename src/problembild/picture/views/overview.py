@@ -15,6 +15,7 @@ from problembild.core.access import log_request
 from problembild.core.cache import cached_fragment, data_stamp
 from problembild.core.exports import export_table
 from problembild.core.models import AccessLogEntry
+from problembild.core.scoping import scope_key
 from problembild.incidents.choices import indicator_label
 
 from ..filtersets import OverviewFilterSet, period_label
@@ -66,18 +67,12 @@ def overview(request):
     (core/cache.py); the page around it (user, unit, CSRF token, messages) is per request.
     """
     stamp = data_stamp()  # before any read of the data the fragment shows
-    filters, base = _filters(request)
     query = request.GET.copy().urlencode()
-    parts = {
-        "areas": list(base.order_by("pk").values_list("pk", flat=True)),
-        "units": sorted(filters.units),
-        "chosen": {name: str(value) for name, value in filters.values().items()},
-        "ignored": filters.ignored,
-        "query": query,
-        "tiles": settings.TILE_URL,
-    }
+    # The user's scope decides the areas and the filter choices; the query string the rest.
+    parts = {"scope": scope_key(request.user), "query": query, "tiles": settings.TILE_URL}
 
     def render_body():
+        filters, base = _filters(request)
         table = overview_table(filters)
         rounds = list(AssessmentRound.objects.order_by("year"))
         html = render_to_string(
@@ -96,7 +91,7 @@ def overview(request):
                 "tile_url": settings.TILE_URL,
             },
         )
-        return html, {"areas": len(table.rows)}
+        return html, {"areas": len(table.rows), "ignored": filters.ignored}
 
     body = cached_fragment("overview", parts, render_body, stamp=stamp)
     log_request(
@@ -105,7 +100,9 @@ def overview(request):
         object_type="areas.area",
         object_repr=f"overview ({body.meta['areas']} areas)",
     )
-    return render(request, "picture/overview.html", {"overview_body": body.html, "ignored": filters.ignored})
+    return render(
+        request, "picture/overview.html", {"overview_body": body.html, "ignored": body.meta["ignored"]}
+    )
 
 
 def overview_export(request, fmt: str):
