@@ -125,7 +125,8 @@ def refresh(
             counts = count_incidents(data, areas, as_of)
         with clock.stage("indicator_values"):
             values = value_rows(counts, population, {a.pk: a.municipality_id or "" for a in areas})
-            write_values(values)
+            n_values = write_values(values)
+            del values
         with clock.stage("comparisons"):
             current = {a.pk: a.current_category for a in Area.objects.current().with_current_category()}
             stats = window_stats(counts.monthly, population, current)
@@ -162,7 +163,7 @@ def refresh(
             _store(area, document, prints.get(area.pk, ""))
             tick("areas", n, len(areas))
 
-    summary.indicator_values = len(values)
+    summary.indicator_values = n_values
     _finish(run, summary, clock, options)
     return summary
 
