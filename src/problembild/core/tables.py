@@ -19,6 +19,7 @@ from typing import Any
 import django_tables2 as tables
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import floatformat
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeData, SafeString, mark_safe
@@ -26,12 +27,56 @@ from django.utils.translation import gettext_lazy
 
 from .models import ImportRecord
 
-__all__ = ["ImportErrorTable", "ImportRecordTable", "Table", "export_values", "num"]
+__all__ = ["ImportErrorTable", "ImportRecordTable", "NumberColumn", "Table", "export_values", "muted", "num"]
 
 
 def num(**extra: Any) -> dict[str, dict[str, Any]]:
     """``attrs`` of a right-aligned numeric column; ``extra`` goes onto its cells (e.g. ``data-sort``)."""
     return {"th": {"class": "num"}, "td": {"class": "num", **extra}}
+
+
+DASH = "–"
+
+
+class NumberColumn(tables.Column):
+    """A number, right-aligned: ``digits`` decimals (or whole, with ``grouped`` thousands) in the
+    active language on the page, the number itself in exports.
+
+    ``missing`` (with ``missing_title``) is shown, muted, where the value is missing: say why a
+    figure is absent rather than leaving a bare dash.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        digits: int | None = None,
+        grouped: bool = False,
+        missing: str = "",
+        missing_title: str = "",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("attrs", num())
+        if missing:
+            kwargs["empty_values"] = ()
+        super().__init__(*args, **kwargs)
+        self.digits, self.grouped, self.missing, self.missing_title = digits, grouped, missing, missing_title
+
+    def render(self, value: Any) -> Any:
+        if value is None:
+            return muted(self.missing, self.missing_title)
+        if self.digits is not None:
+            return floatformat(value, self.digits)
+        return intcomma(value) if self.grouped else value
+
+    def value(self, value: Any) -> Any:
+        return value
+
+
+def muted(text: str, title: str = "") -> SafeString:
+    """Text in the muted style, with an explanation on hover."""
+    if title:
+        return format_html('<span class="muted" title="{}">{}</span>', title, text)
+    return format_html('<span class="muted">{}</span>', text)
 
 
 class Table(tables.Table):
@@ -209,9 +254,9 @@ class ImportRecordTable(Table):
     username = tables.Column(verbose_name=gettext_lazy("Användare"))
     kind = tables.Column(verbose_name=gettext_lazy("Typ"))
     file = tables.Column(accessor="file_name", verbose_name=gettext_lazy("Fil"))
-    accepted = tables.Column(verbose_name=gettext_lazy("Godkända"), attrs=num())
-    rejected = tables.Column(verbose_name=gettext_lazy("Avvisade"), attrs=num())
-    added = tables.Column(verbose_name=gettext_lazy("Nya"), attrs=num())
+    accepted = NumberColumn(verbose_name=gettext_lazy("Godkända"), grouped=True)
+    rejected = NumberColumn(verbose_name=gettext_lazy("Avvisade"), grouped=True)
+    added = NumberColumn(verbose_name=gettext_lazy("Nya"), grouped=True)
     status = tables.Column(verbose_name=gettext_lazy("Status"))
 
     class Meta(Table.Meta):
@@ -229,24 +274,6 @@ class ImportRecordTable(Table):
     def value_file(self, value: str) -> str:
         return Path(value).name
 
-    def render_accepted(self, value: int) -> str:
-        return intcomma(value)
-
-    def value_accepted(self, value: int) -> int:
-        return value
-
-    def render_rejected(self, value: int) -> str:
-        return intcomma(value)
-
-    def value_rejected(self, value: int) -> int:
-        return value
-
-    def render_added(self, value: int) -> str:
-        return intcomma(value)
-
-    def value_added(self, value: int) -> int:
-        return value
-
     def render_status(self, record: ImportRecord) -> str:
         return record.get_status_display()
 
@@ -258,7 +285,7 @@ class ImportErrorTable(Table):
     """The rejected rows of an import with file, line, field and reason."""
 
     file = tables.Column(verbose_name=gettext_lazy("Fil"))
-    line = tables.Column(verbose_name=gettext_lazy("Rad"), attrs=num())
+    line = NumberColumn(verbose_name=gettext_lazy("Rad"))
     field = tables.Column(verbose_name=gettext_lazy("Fält"))
     message = tables.Column(verbose_name=gettext_lazy("Orsak"))
 

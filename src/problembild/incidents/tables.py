@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
-from django.contrib.humanize.templatetags.humanize import intcomma
-from django.template.defaultfilters import floatformat
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from problembild.core.tables import Table, num
+from problembild.core.tables import NumberColumn, Table, num
 
 
 def _types(pairs: list[tuple[str, int]]) -> SafeString:
@@ -33,15 +30,19 @@ class MunicipalityTable(Table):
     code = tables.Column(verbose_name=gettext_lazy("Kommunkod"))
     name = tables.Column(verbose_name=gettext_lazy("Kommun"))
     county = tables.Column(verbose_name=gettext_lazy("Län"))
-    count = tables.Column(verbose_name=gettext_lazy("Händelser"), attrs=num(**{"data-sort": _sort("count")}))
-    population = tables.Column(
+    count = NumberColumn(
+        verbose_name=gettext_lazy("Händelser"), grouped=True, attrs=num(**{"data-sort": _sort("count")})
+    )
+    population = NumberColumn(
         verbose_name=gettext_lazy("Folkmängd"),
-        empty_values=(),
+        grouped=True,
+        missing=gettext_lazy("saknas"),
         attrs=num(**{"data-sort": _sort("population")}),
     )
-    population_year = tables.Column(verbose_name=gettext_lazy("Folkmängd år"), attrs=num())
-    rate = tables.Column(
+    population_year = NumberColumn(verbose_name=gettext_lazy("Folkmängd år"))
+    rate = NumberColumn(
         verbose_name=gettext_lazy("Per 10 000 inv."),
+        digits=2,
         attrs=num(**{"data-sort": _sort("rate"), "data-col": "rate"}),
     )
     top = tables.Column(verbose_name=gettext_lazy("Vanligaste typer"), empty_values=())
@@ -68,29 +69,6 @@ class MunicipalityTable(Table):
     def value_name(self, value: str) -> str:
         return value
 
-    def render_count(self, value: int) -> str:
-        return intcomma(value)
-
-    def value_count(self, value: int) -> int:
-        return value
-
-    def render_population(self, value: int | None) -> SafeString:
-        if not value:
-            return format_html('<span class="muted">{}</span>', _("saknas"))
-        return format_html("{}", intcomma(value))
-
-    def value_population(self, value: int | None) -> int | None:
-        return value
-
-    def render_population_year(self, value: int) -> str:
-        return str(value)
-
-    def render_rate(self, value: float) -> str:
-        return floatformat(value, 2)
-
-    def value_rate(self, value: float) -> float:
-        return value
-
     def render_top(self, value: list[tuple[str, int]]) -> SafeString:
         return _types(value)
 
@@ -103,8 +81,10 @@ class CountyTable(Table):
 
     code = tables.Column(verbose_name=gettext_lazy("Länskod"))
     county = tables.Column(verbose_name=gettext_lazy("Län"))
-    count = tables.Column(
-        verbose_name=gettext_lazy("Händelser utan kommun"), attrs=num(**{"data-sort": _sort("count")})
+    count = NumberColumn(
+        verbose_name=gettext_lazy("Händelser utan kommun"),
+        grouped=True,
+        attrs=num(**{"data-sort": _sort("count")}),
     )
     types = tables.Column(verbose_name=gettext_lazy("Typer"), empty_values=())
 
@@ -113,12 +93,6 @@ class CountyTable(Table):
         caption = gettext_lazy("Händelser per län och typ utan kommun")
         attrs = {"class": "data sortable", "id": "feed-county-table"}
         row_attrs = {"data-code": lambda record: record["code"]}
-
-    def render_count(self, value: int) -> str:
-        return intcomma(value)
-
-    def value_count(self, value: int) -> int:
-        return value
 
     def render_types(self, value: list[tuple[str, int]]) -> SafeString:
         return _types(value)

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_tables2 as tables
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,13 +16,11 @@ from django.utils.translation import gettext_lazy
 from problembild.areas.choices import category_label
 from problembild.areas.models import Area, Population
 from problembild.core.models import OrgUnit
-from problembild.core.tables import Table, num
+from problembild.core.tables import DASH, NumberColumn, Table, muted, num
 from problembild.incidents.choices import INDICATOR_CHOICES, indicator_label
 
 from .document import Backtest, IndicatorFigures, MonthlySeries
 from .reading import OverviewFigures
-
-DASH = "–"
 
 
 def sparkline(values: list[int] | None, width: int = 120, height: int = 24) -> SafeString:
@@ -53,16 +50,64 @@ def _sort(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _muted(text: str, title: str = "") -> SafeString:
-    if title:
-        return format_html('<span class="muted" title="{}">{}</span>', title, text)
-    return format_html('<span class="muted">{}</span>', text)
-
-
 def _mark(mark: str, p_value: float | None) -> SafeString:
     if not mark:
         return mark_safe("")
     return format_html(' <span class="mark" title="p = {}">{}</span>', floatformat(p_value, 4), mark)
+
+
+class CategoryColumn(tables.Column):
+    """An area category: a coloured badge on the page (in the active language), the stored name in exports."""
+
+    empty_values = ()
+
+    def render(self, value: str | None) -> SafeString:
+        if not value:
+            return mark_safe(DASH)
+        return format_html('<span class="badge" data-category="{}">{}</span>', value, category_label(value))
+
+    def value(self, value: str | None) -> str:
+        return value or ""
+
+
+class AreaColumn(tables.Column):
+    """An area's name: a link to its problem picture on the page, the name in exports (row has ``area``)."""
+
+    def render(self, value: str, record: Any) -> SafeString:
+        return format_html('<a href="{}">{}</a>', reverse("picture:area", args=[record.area.panel_id]), value)
+
+    def value(self, value: str) -> str:
+        return value
+
+
+class SparklineColumn(tables.Column):
+    """Monthly counts: a small line on the page, the counts (space-separated) in exports."""
+
+    def render(self, value: list[int]) -> SafeString:
+        return sparkline(value)
+
+    def value(self, value: list[int]) -> str:
+        return " ".join(str(v) for v in value)
+
+
+class MarkColumn(tables.Column):
+    """↑/↓ when a change is significant, with its p-value on hover; exported as the mark."""
+
+    def __init__(self, *args: Any, p_value: str, **kwargs: Any) -> None:
+        kwargs.setdefault("attrs", num())
+        super().__init__(*args, **kwargs)
+        self.p_value = tables.A(p_value)
+
+    def render(self, value: str, record: Any) -> SafeString:
+        p = self.p_value.resolve(record, quiet=True)
+        return format_html(
+            '<span class="mark" title="{}">{}</span>',
+            _("Signifikant (p = %(p)s)") % {"p": floatformat(p, 3)},
+            value,
+        )
+
+    def value(self, value: str) -> str:
+        return value
 
 
 # --- the overview -----------------------------------------------------------------------
@@ -81,65 +126,55 @@ class OverviewRow:
     fig: OverviewFigures
 
 
-class CategoryColumn(tables.Column):
-    """An area category: a coloured badge on the page (in the active language), the stored name in exports."""
-
-    empty_values = ()
-
-    def render(self, value: str | None) -> SafeString:
-        if not value:
-            return mark_safe(DASH)
-        return format_html('<span class="badge" data-category="{}">{}</span>', value, category_label(value))
-
-    def value(self, value: str | None) -> str:
-        return value or ""
-
-
 class OverviewTable(Table):
     """The overview: each area's figures for one indicator and period, and its categories per round."""
 
-    panel_id = tables.Column(accessor="area__panel_id", verbose_name=gettext_lazy("Områdes-id"), attrs=num())
-    name = tables.Column(accessor="area__name", verbose_name=gettext_lazy("Område"))
+    panel_id = NumberColumn(accessor="area__panel_id", verbose_name=gettext_lazy("Områdes-id"))
+    name = AreaColumn(accessor="area__name", verbose_name=gettext_lazy("Område"))
     town = tables.Column(accessor="area__town", verbose_name=gettext_lazy("Ort"))
     lpo = tables.Column(accessor="lpo__name", verbose_name=gettext_lazy("Lokalpolisområde"))
     police_area = tables.Column(accessor="police_area__name", verbose_name=gettext_lazy("Polisområde"))
     region = tables.Column(accessor="region__name", verbose_name=gettext_lazy("Region"))
-    count = tables.Column(
+    count = NumberColumn(
         accessor="fig__count",
         verbose_name=gettext_lazy("Antal"),
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.count), "data-col": "count"}),
     )
-    rate = tables.Column(
+    rate = NumberColumn(
         accessor="fig__rate",
         verbose_name=gettext_lazy("Per 1 000 inv."),
-        empty_values=(),
+        digits=2,
+        missing=DASH,
+        missing_title=gettext_lazy("Folkmängd saknas"),
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.rate), "data-col": "rate"}),
     )
-    previous = tables.Column(accessor="fig__previous", verbose_name=gettext_lazy("Året innan"), attrs=num())
+    previous = NumberColumn(accessor="fig__previous", verbose_name=gettext_lazy("Året innan"))
     change = tables.Column(
         accessor="fig__change",
         verbose_name=gettext_lazy("Mot året innan"),
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.change)}),
     )
-    mark = tables.Column(accessor="fig__mark", verbose_name=gettext_lazy("Signifikant"), attrs=num())
-    p_value = tables.Column(accessor="fig__p_value", verbose_name=gettext_lazy("p-värde"), attrs=num())
-    spark = tables.Column(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
-    need_index = tables.Column(
+    mark = MarkColumn(accessor="fig__mark", p_value="fig__p_value", verbose_name=gettext_lazy("Signifikant"))
+    p_value = NumberColumn(accessor="fig__p_value", verbose_name=gettext_lazy("p-värde"), digits=3)
+    spark = SparklineColumn(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
+    need_index = NumberColumn(
         accessor="fig__need_index",
         verbose_name=gettext_lazy("Behovsindex"),
+        digits=1,
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.need_index)}),
     )
-    residents = tables.Column(
+    residents = NumberColumn(
         accessor="population__residents",
         verbose_name=gettext_lazy("Invånare"),
-        empty_values=(),
+        grouped=True,
+        missing=gettext_lazy("saknas"),
         attrs=num(**{"data-sort": lambda record: _sort(record.population and record.population.residents)}),
     )
     residents_synthetic = tables.Column(
         accessor="population__synthetic", verbose_name=gettext_lazy("Syntetisk folkmängd"), empty_values=()
     )
-    required_officers = tables.Column(
-        accessor="fig__required_officers", verbose_name=gettext_lazy("Poliser enl. 1/5 000"), attrs=num()
+    required_officers = NumberColumn(
+        accessor="fig__required_officers", verbose_name=gettext_lazy("Poliser enl. 1/5 000")
     )
 
     class Meta(Table.Meta):
@@ -162,63 +197,11 @@ class OverviewTable(Table):
         ]
         super().__init__(rows, extra_columns=rounds, **kwargs)
 
-    def render_name(self, record: OverviewRow) -> SafeString:
-        return format_html(
-            '<a href="{}">{}</a>', reverse("picture:area", args=[record.area.panel_id]), record.area.name
-        )
-
-    def value_name(self, value: str) -> str:
-        return value
-
-    def render_rate(self, value: float | None) -> SafeString:
-        if value is None:
-            return _muted(DASH, _("Folkmängd saknas"))
-        return mark_safe(floatformat(value, 2))
-
-    def value_rate(self, value: float | None) -> float | None:
-        return value
-
     def render_change(self, value: float) -> SafeString:
         return format_html("{} %", round(value * 100))
 
     def value_change(self, value: float) -> float:
         return value
-
-    def render_mark(self, record: OverviewRow) -> SafeString:
-        return format_html(
-            '<span class="mark" title="{}">{}</span>',
-            _("Signifikant (p = %(p)s)") % {"p": floatformat(record.fig.p_value, 3)},
-            record.fig.mark,
-        )
-
-    def value_mark(self, value: str) -> str:
-        return value
-
-    def render_p_value(self, value: float) -> str:
-        return floatformat(value, 3)
-
-    def value_p_value(self, value: float) -> float:
-        return value
-
-    def render_spark(self, value: list[int]) -> SafeString:
-        return sparkline(value)
-
-    def value_spark(self, value: list[int]) -> str:
-        return " ".join(str(v) for v in value)
-
-    def render_need_index(self, value: float) -> str:
-        return floatformat(value, 1)
-
-    def value_need_index(self, value: float) -> float:
-        return value
-
-    def render_residents(self, record: OverviewRow) -> SafeString:
-        if record.population is None:
-            return _muted(_("saknas"))
-        return format_html("{}", intcomma(record.population.residents))
-
-    def value_residents(self, record: OverviewRow) -> int | None:
-        return record.population.residents if record.population else None
 
     def render_residents_synthetic(self, record: OverviewRow) -> SafeString:
         if record.population is not None and record.population.synthetic:
@@ -254,56 +237,55 @@ class KeyFiguresTable(Table):
     """An area's key figures per indicator: twelve months, latest month, trend, ranks, comparisons."""
 
     indicator = tables.Column(accessor="label", verbose_name=gettext_lazy("Indikator"))
-    count_12m = tables.Column(
+    count_12m = NumberColumn(
         accessor="figures__year__count",
         verbose_name=gettext_lazy("Antal 12 mån"),
         attrs=num(**{"data-col": "count_12m"}),
     )
-    rate_12m = tables.Column(
+    rate_12m = NumberColumn(
         accessor="figures__year__rate",
         verbose_name=gettext_lazy("Per 1 000 inv. 12 mån"),
-        empty_values=(),
-        attrs=num(),
+        digits=2,
+        missing=DASH,
+        missing_title=gettext_lazy("Folkmängd saknas"),
     )
-    previous_12m = tables.Column(
-        accessor="figures__year__previous", verbose_name=gettext_lazy("Antal 12 mån året innan"), attrs=num()
+    previous_12m = NumberColumn(
+        accessor="figures__year__previous", verbose_name=gettext_lazy("Antal 12 mån året innan")
     )
-    mark_12m = tables.Column(
-        accessor="figures__year__mark", verbose_name=gettext_lazy("Signifikant"), attrs=num()
+    mark_12m = MarkColumn(
+        accessor="figures__year__mark",
+        p_value="figures__year__p_value",
+        verbose_name=gettext_lazy("Signifikant"),
     )
-    p_12m = tables.Column(
-        accessor="figures__year__p_value", verbose_name=gettext_lazy("p-värde"), attrs=num()
-    )
+    p_12m = NumberColumn(accessor="figures__year__p_value", verbose_name=gettext_lazy("p-värde"), digits=3)
     month = tables.Column(
         accessor="figures__month__period", verbose_name=gettext_lazy("Senaste månad"), attrs=num()
     )
-    count_month = tables.Column(
-        accessor="figures__month__count", verbose_name=gettext_lazy("Antal månad"), attrs=num()
+    count_month = NumberColumn(accessor="figures__month__count", verbose_name=gettext_lazy("Antal månad"))
+    previous_month = NumberColumn(
+        accessor="figures__month__previous", verbose_name=gettext_lazy("Föregående månad")
     )
-    previous_month = tables.Column(
-        accessor="figures__month__previous", verbose_name=gettext_lazy("Föregående månad"), attrs=num()
-    )
-    last_year_month = tables.Column(
-        accessor="figures__month__last_year", verbose_name=gettext_lazy("Samma månad i fjol"), attrs=num()
+    last_year_month = NumberColumn(
+        accessor="figures__month__last_year", verbose_name=gettext_lazy("Samma månad i fjol")
     )
     trend = tables.Column(
         accessor="figures__trend", verbose_name=gettext_lazy("Trend per år (95 % KI)"), empty_values=()
     )
-    trend_p = tables.Column(
-        accessor="figures__trend__p_value", verbose_name=gettext_lazy("Trend p-värde"), attrs=num()
+    trend_p = NumberColumn(
+        accessor="figures__trend__p_value", verbose_name=gettext_lazy("Trend p-värde"), digits=3
     )
     rank = tables.Column(
         accessor="figures__comparison__rank",
         verbose_name=gettext_lazy("Rang (alla / kategorin)"),
         attrs=num(),
     )
-    category_mean_rate = tables.Column(
+    category_mean_rate = NumberColumn(
         accessor="figures__comparison__category_mean_rate",
         verbose_name=gettext_lazy("Kategorins medel per 1 000"),
-        attrs=num(),
+        digits=2,
     )
-    rest_rate = tables.Column(
-        accessor="figures__rest__rate", verbose_name=gettext_lazy("Övriga kommunen per 1 000"), attrs=num()
+    rest_rate = NumberColumn(
+        accessor="figures__rest__rate", verbose_name=gettext_lazy("Övriga kommunen per 1 000"), digits=2
     )
 
     class Meta(Table.Meta):
@@ -313,29 +295,6 @@ class KeyFiguresTable(Table):
         )
         attrs = {"class": "data", "id": "key-figures"}
         row_attrs = {"data-indicator": lambda record: record.code}
-
-    def render_rate_12m(self, value: float | None) -> SafeString:
-        if value is None:
-            return _muted(DASH, _("Folkmängd saknas"))
-        return mark_safe(floatformat(value, 2))
-
-    def value_rate_12m(self, value: float | None) -> float | None:
-        return value
-
-    def render_mark_12m(self, record: IndicatorRow) -> SafeString:
-        year = record.figures.year
-        return format_html(
-            '<span class="mark" title="p = {}">{}</span>', floatformat(year.p_value, 4), year.mark
-        )
-
-    def value_mark_12m(self, value: str) -> str:
-        return value
-
-    def render_p_12m(self, value: float) -> str:
-        return floatformat(value, 3)
-
-    def value_p_12m(self, value: float) -> float:
-        return value
 
     def render_previous_month(self, record: IndicatorRow) -> SafeString:
         month = record.figures.month
@@ -361,16 +320,10 @@ class KeyFiguresTable(Table):
                 floatformat(value.ci_high, 2),
                 mark,
             )
-        return _muted(trend_status(value.status if value is not None else ""))
+        return muted(trend_status(value.status if value is not None else ""))
 
     def value_trend(self, value) -> float | None:
         return value.rate_ratio if value is not None and value.status == "ok" else None
-
-    def render_trend_p(self, value: float) -> str:
-        return floatformat(value, 3)
-
-    def value_trend_p(self, value: float) -> float:
-        return value
 
     def render_rank(self, value) -> str:
         if not value.rank:
@@ -379,18 +332,6 @@ class KeyFiguresTable(Table):
 
     def value_rank(self, value) -> str:
         return self.render_rank(value) if value.rank else ""
-
-    def render_category_mean_rate(self, value: float) -> str:
-        return floatformat(value, 2)
-
-    def value_category_mean_rate(self, value: float) -> float:
-        return value
-
-    def render_rest_rate(self, value: float) -> str:
-        return floatformat(value, 2)
-
-    def value_rest_rate(self, value: float) -> float:
-        return value
 
 
 def trend_status(status: str) -> str:
@@ -434,10 +375,10 @@ class BacktestTable(Table):
 
     method = tables.Column(verbose_name=gettext_lazy("Metod"))
     coverage = tables.Column(verbose_name=gettext_lazy("Yta"), attrs=num())
-    hit_rate = tables.Column(verbose_name=gettext_lazy("Träffandel"), attrs=num())
-    pai = tables.Column(verbose_name="PAI", attrs=num())
-    pei = tables.Column(verbose_name="PEI", attrs=num())
-    n_origins = tables.Column(verbose_name=gettext_lazy("Testperioder"), attrs=num())
+    hit_rate = NumberColumn(verbose_name=gettext_lazy("Träffandel"), digits=2)
+    pai = NumberColumn(verbose_name="PAI", digits=2)
+    pei = NumberColumn(verbose_name="PEI", digits=2)
+    n_origins = NumberColumn(verbose_name=gettext_lazy("Testperioder"))
 
     class Meta(Table.Meta):
         row_header = "method"
@@ -454,15 +395,6 @@ class BacktestTable(Table):
     def value_coverage(self, value: float) -> float:
         return value
 
-    def render_hit_rate(self, value: float) -> str:
-        return floatformat(value, 2)
-
-    def render_pai(self, value: float) -> str:
-        return floatformat(value, 2)
-
-    def render_pei(self, value: float) -> str:
-        return floatformat(value, 2)
-
 
 # --- a unit's page ------------------------------------------------------------------------
 
@@ -476,20 +408,22 @@ class UnitRow:
 class UnitAreasTable(Table):
     """A unit's areas side by side (the last twelve months of one indicator)."""
 
-    name = tables.Column(accessor="area__name", verbose_name=gettext_lazy("Område"))
+    name = AreaColumn(accessor="area__name", verbose_name=gettext_lazy("Område"))
     category = CategoryColumn(accessor="area__current_category", verbose_name=gettext_lazy("Kategori"))
     lpo = tables.Column(accessor="area__org_unit__name", verbose_name=gettext_lazy("Lokalpolisområde"))
-    count = tables.Column(accessor="fig__count", verbose_name=gettext_lazy("Antal"), attrs=num())
-    rate = tables.Column(
+    count = NumberColumn(accessor="fig__count", verbose_name=gettext_lazy("Antal"))
+    rate = NumberColumn(
         accessor="fig__rate",
         verbose_name=gettext_lazy("Per 1 000 inv."),
+        digits=2,
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.rate)}),
     )
-    previous = tables.Column(accessor="fig__previous", verbose_name=gettext_lazy("Året innan"), attrs=num())
-    spark = tables.Column(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
-    need_index = tables.Column(
+    previous = NumberColumn(accessor="fig__previous", verbose_name=gettext_lazy("Året innan"))
+    spark = SparklineColumn(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
+    need_index = NumberColumn(
         accessor="fig__need_index",
         verbose_name=gettext_lazy("Behovsindex"),
+        digits=1,
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.need_index)}),
     )
 
@@ -498,40 +432,9 @@ class UnitAreasTable(Table):
         caption = gettext_lazy("Enhetens områden, senaste 12 månaderna")
         attrs = {"class": "data sortable", "id": "unit-areas"}
 
-    def render_name(self, record: UnitRow) -> SafeString:
-        return format_html(
-            '<a href="{}">{}</a>', reverse("picture:area", args=[record.area.panel_id]), record.area.name
-        )
-
-    def value_name(self, value: str) -> str:
-        return value
-
-    def render_rate(self, value: float) -> str:
-        return floatformat(value, 2)
-
-    def value_rate(self, value: float) -> float:
-        return value
-
     def render_previous(self, record: UnitRow) -> SafeString:
         mark = format_html(' <span class="mark">{}</span>', record.fig.mark) if record.fig.mark else ""
         return format_html("{}{}", record.fig.previous, mark)
 
     def value_previous(self, value: int) -> int:
         return value
-
-    def render_spark(self, value: list[int]) -> SafeString:
-        return sparkline(value)
-
-    def value_spark(self, value: list[int]) -> str:
-        return " ".join(str(v) for v in value)
-
-    def render_need_index(self, value: float) -> str:
-        return floatformat(value, 1)
-
-    def value_need_index(self, value: float) -> float:
-        return value
-
-
-def type_list(pairs: list[tuple[str, int]]) -> SafeString:
-    """``Type (n), Type (n)`` of the most common types."""
-    return format_html_join(", ", "{} ({})", pairs)
