@@ -70,3 +70,90 @@ def test_taxonomy_check_reports_the_file(tmp_path):
     result = runner.invoke(app, ["taxonomy", "check", str(bad)])
     assert result.exit_code == 1
     assert "indicators.foo" in result.output
+
+
+# --- issue 9: CLI imports are access-logged, log lines stay whole, taxonomy gaps, uploads ---
+
+
+def _two_row_csv(path, second_time="never"):
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(
+            [["id", "occurred_at", "type"], ["1", "2024-01-01T00:00", "Rån"], ["2", second_time, "Rån"]]
+        )
+    return path
+
+
+def test_cli_import_writes_an_access_log_entry_with_os_user_file_and_rows(tmp_path):
+    import getpass
+
+    from problembild.core.models import AccessLogEntry, ImportRecord
+
+    path = _two_row_csv(tmp_path / "x.csv", "2024-01-02T00:00")
+    result = runner.invoke(app, ["import", "incidents", str(path), "--source", "cli"])
+    assert result.exit_code == 0, result.output
+    entry = AccessLogEntry.objects.get(action=AccessLogEntry.Action.IMPORT)
+    record = ImportRecord.objects.get()
+    assert entry.username == getpass.getuser() and entry.user is None
+    assert entry.object_type == "core.importrecord" and entry.object_id == str(record.pk)
+    assert "x.csv" in entry.object_repr and "2 added" in entry.object_repr
+    assert entry.path.startswith("cli:") and "import incidents" in entry.path
+
+
+def test_failed_cli_import_is_access_logged_too(tmp_path):
+    from problembild.core.models import AccessLogEntry
+
+    path = _two_row_csv(tmp_path / "x.csv")
+    result = runner.invoke(app, ["import", "incidents", str(path), "--source", "cli"])
+    assert result.exit_code == 1
+    entry = AccessLogEntry.objects.get(action=AccessLogEntry.Action.IMPORT)
+    assert "failed" in entry.object_repr and "x.csv" in entry.object_repr
+
+
+def test_errors_stay_on_one_line_when_not_on_a_terminal(tmp_path):
+    folder = tmp_path / ("a-rather-long-folder-name-for-incident-files-" * 2)
+    folder.mkdir()
+    path = _two_row_csv(folder / "x.csv")
+    result = runner.invoke(app, ["import", "incidents", str(path), "--source", "cli"])
+    assert result.exit_code == 1
+    line = f"  {path}:3: field 'occurred_at': not an ISO 8601 date and time"
+    assert line in result.output.splitlines(), result.output
+
+
+def test_taxonomy_check_lists_stored_types_the_taxonomy_does_not_name(tmp_path):
+    from problembild.incidents.importers import import_incidents
+
+    path = tmp_path / "t.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(
+            [
+                ["id", "occurred_at", "type"],
+                ["1", "2024-01-01T00:00", "Trafikolycka"],
+                ["2", "2024-01-02T00:00", "Trafikolycka"],
+                ["3", "2024-01-03T00:00", "Sammanfattning helg"],
+            ]
+        )
+    import_incidents(path, source="tax")
+    result = runner.invoke(app, ["taxonomy", "check"])
+    assert result.exit_code == 0, result.output
+    assert "Trafikolycka: 2" in result.output
+    assert "Sammanfattning helg" not in result.output
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[indicators]\nshootings = ['Skottlossning']\n", encoding="utf-8")
+    result = runner.invoke(app, ["taxonomy", "check", str(plain)])
+    assert "Sammanfattning helg: 1" in result.output and "Trafikolycka: 2" in result.output
+
+
+def test_clean_uploads_deletes_old_upload_folders(tmp_path, settings):
+    import os
+    import time
+
+    settings.DATA_DIR = tmp_path
+    old = tmp_path / "uploads" / ("d" * 32)
+    old.mkdir(parents=True)
+    (old / "x.csv").write_text("id\n")
+    then = time.time() - 3 * 3600
+    for path in (old / "x.csv", old):
+        os.utime(path, (then, then))
+    result = runner.invoke(app, ["import", "clean-uploads", "--hours", "2"])
+    assert result.exit_code == 0, result.output
+    assert not old.exists() and "1" in result.output

@@ -126,17 +126,21 @@ def test_preview_then_commit_writes_rows_and_a_record_and_repeat_adds_nothing(
     html = response.content.decode()
     assert "är importerad" in html and "inc.csv" in html.split('id="import-records"')[1]
 
-    # The same commit again (a double click) and the same file uploaded again add nothing.
+    assert not stored.exists()  # the imported upload is deleted
+
+    # The same commit again (a double click) shows the same outcome and imports nothing;
+    # the same file uploaded again adds nothing.
     again = client.post("/import/commit/", {"token": token})
-    assert again.context["outcome"]["added"] == 0
-    assert "redan importerad" in again.content.decode()
+    assert again.context["outcome"]["added"] == 2 and ImportRecord.objects.count() == 1
     response = preview(client, csv_upload(GOOD))
     assert response.context["report"]["added"] == 0
-    client.post("/import/commit/", {"token": response.context["token"]})
+    repeat = client.post("/import/commit/", {"token": response.context["token"]})
+    assert repeat.context["outcome"]["added"] == 0
+    assert "redan importerad" in repeat.content.decode()
     assert Incident.objects.count() == before + 2
     statuses = list(ImportRecord.objects.order_by("pk").values_list("status", flat=True))
-    assert statuses == ["committed", "unchanged", "unchanged"]
-    assert AccessLogEntry.objects.filter(action=AccessLogEntry.Action.IMPORT).count() == 3
+    assert statuses == ["committed", "unchanged"]
+    assert AccessLogEntry.objects.filter(action=AccessLogEntry.Action.IMPORT).count() == 2
 
 
 def test_commit_with_skip_invalid_imports_only_the_valid_rows(client_for, admin_user_pb, data_dir):

@@ -158,12 +158,17 @@ class AccessReview(models.Model):
 
 
 class ImportRecord(models.Model):
-    """Every import of a file: what, by whom, when, and how many rows were accepted or rejected."""
+    """Every import of a file: what, by whom, when, and how many rows were accepted or rejected.
+
+    A background import's record is ``running`` until the import's transaction sets its
+    outcome together with the rows (or the page finds the process gone and marks it failed).
+    """
 
     class Status(models.TextChoices):
         COMMITTED = "committed", _("Genomförd")
         FAILED = "failed", _("Avbruten, inget sparat")
         UNCHANGED = "unchanged", _("Redan importerad, inget nytt")
+        RUNNING = "running", _("Importeras")
 
     kind = models.CharField(_("typ"), max_length=40)
     file_name = models.CharField(_("fil"), max_length=500)

@@ -42,8 +42,9 @@ EXPORT_ROLES: Final = frozenset(
         ADMINISTRATOR,
     }
 )
-#: Roles that may import data.
-IMPORT_ROLES: Final = frozenset({ADMINISTRATOR, NATIONAL_ANALYST})
+#: Roles that may import data (the import page; Django staff may too). Imports change the
+#: data every unit sees, so only administrators do: analysts read, they do not load.
+IMPORT_ROLES: Final = frozenset({ADMINISTRATOR})
 #: Roles that may read the access log and the access review.
 AUDIT_ROLES: Final = frozenset({AUDITOR, ADMINISTRATOR})
 

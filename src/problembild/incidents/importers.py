@@ -22,6 +22,8 @@ from django.db import connection
 from problembild.areas.models import Municipality
 from problembild.core import imports
 from problembild.core.imports import (
+    MAX_ERRORS,
+    ErrorCollector,
     ImportFailed,
     ImportResult,
     ProgressCallback,
@@ -37,6 +39,7 @@ from .rows import (
     REQUIRED,
     SUFFIXES,
     ChunkPreparer,
+    RejectedRows,
     Table,
     normalise_name,
     parse_times,
@@ -65,6 +68,7 @@ def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 def run_import(path, options: dict, **common) -> ImportResult:
     """The import page's runner (:class:`~problembild.core.imports.ImportKind`) for incident files."""
+    common.setdefault("progress", imports.job_progress())
     return import_incidents(
         path,
         source=options.get("source") or "import",
@@ -142,6 +146,55 @@ def _columns(fname: str, table: Table, mapping: dict[str, str]) -> dict[str, str
     return renamed
 
 
+class PreviewIds:
+    """The ids a preview would have written, to find a repeated id across chunks without
+    writing (an import finds those among the rows it wrote). Ids are compared by two
+    independent 64-bit keys of their text (:func:`~problembild.incidents.rows.id_keys`
+    and a second SipHash), so two different ids are taken for one only if both keys
+    collide; an import settles that case against the stored text instead."""
+
+    _SECOND_KEY = "problembild.id.2"  # 16 bytes: a SipHash key
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, np.int64)
+        self._second = np.empty(0, np.int64)
+        self._hashes = np.empty(0, np.int64)
+
+    def _second_keys(self, ids: pd.Series) -> np.ndarray:
+        return pd.util.hash_array(ids.to_numpy(dtype=object), hash_key=self._SECOND_KEY).view(np.int64)
+
+    def check(
+        self, ids: pd.Series, hashes: np.ndarray, keys: np.ndarray, candidates: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(repeat, changed) masks of the ``candidates`` (rows new so far) against earlier chunks."""
+        n = len(ids)
+        repeat = np.zeros(n, dtype=bool)
+        changed = np.zeros(n, dtype=bool)
+        # Within the chunk the first row of an id decides (DuplicateChecker did the rest).
+        first = candidates & ~ids.reset_index(drop=True).duplicated(keep="first").to_numpy()
+        rows = np.flatnonzero(first)
+        if len(rows) and len(self._keys):
+            pos = np.minimum(np.searchsorted(self._keys, keys[rows]), len(self._keys) - 1)
+            found = self._keys[pos] == keys[rows]
+            same = found & (self._hashes[pos] == hashes[rows])
+            repeat[rows[same]] = True
+            other = rows[found & ~same]
+            if len(other):
+                second = self._second_keys(ids.reset_index(drop=True).iloc[other])
+                changed[other[self._second[pos[found & ~same]] == second]] = True
+        return repeat, changed
+
+    def add(self, ids: pd.Series, hashes: np.ndarray, keys: np.ndarray) -> None:
+        """Remember rows the preview counts as new."""
+        if not len(keys):
+            return
+        keys = np.concatenate([self._keys, keys])
+        second = np.concatenate([self._second, self._second_keys(ids)])
+        hashes = np.concatenate([self._hashes, np.asarray(hashes, dtype=np.int64)])
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._second, self._hashes = keys[order], second[order], hashes[order]
+
+
 def import_incidents(
     path: str | Path,
     *,
@@ -163,6 +216,11 @@ def import_incidents(
     dropping an index there would lock readers out for the whole import). ``parallel``
     (default: for files of more than two chunks) prepares chunks in a worker process
     while this one writes.
+
+    Errors: the first :data:`~problembild.core.errors.MAX_ERRORS` are kept in full, the
+    others only counted; the rejects file gets every rejected row, read again from the
+    file at the end. In a preview (:func:`~problembild.core.imports.validate_only`) the
+    rows are checked and counted exactly as an import would, and none is written.
     """
     p = check_file(path, SUFFIXES)
     fname = str(p)
@@ -175,8 +233,10 @@ def import_incidents(
     if progress:
         progress(0, table.estimated_rows)
 
-    errors: list[RowError] = []
-    without_row: list[int] = []  # errors whose raw row is filled in at the end
+    preview = imports.validating()
+    errors = ErrorCollector()
+    # Every rejected row's line and reason, when they are to be written to a rejects file.
+    rejected_rows = RejectedRows() if rejects is not None and skip_invalid and not preview else None
     accepted = added = assigned = done = 0
     options = {"source": source, "map": mapping, "skip_invalid": skip_invalid}
     preparer = ChunkPreparer(
@@ -190,53 +250,81 @@ def import_incidents(
     )
     if parallel is None:
         parallel = table.estimated_rows > 2 * chunk_rows and (os.cpu_count() or 1) > 1
+    duplicates = (
+        ("duplicate id {!r} with different content", "duplicate id with different content"),
+        (
+            f"id {{!r}} was imported before (source {source!r}) with different content",
+            f"id was imported before (source {source!r}) with different content",
+        ),
+    )
     with recorded_import("incidents", p, user=user, options=options) as result:
         checker = DuplicateChecker(source)
+        previewed = PreviewIds() if preview else None
         may_defer = (
-            connection.vendor == "sqlite"
+            not preview
+            and connection.vendor == "sqlite"
             and table.estimated_rows >= DEFER_INDEXES_FROM
             and table.estimated_rows >= table_rows() // 2
         )
         indexes = DeferredIndexes()
         for part in prepared_chunks(table, preparer, parallel=parallel):
-            errors += part.errors
+            if rejected_rows is not None:
+                rejected_rows.add(part.errors)
             repeat, in_file, stored = checker.check(part.ids, part.hashes, part.keys)
-            for mask, message in (
-                (in_file, "duplicate id {!r} with different content"),
-                (stored, f"id {{!r}} was imported before (source {source!r}) with different content"),
-            ):
-                for i in np.flatnonzero(mask):
+            if previewed is not None:
+                # An import finds a repeated id of an earlier chunk among the rows it wrote.
+                again, changed = previewed.check(
+                    part.ids, part.hashes, part.keys, ~(repeat | in_file | stored)
+                )
+                repeat |= again
+                in_file |= changed
+            found = list(part.errors.first)
+            for mask, (message, reason) in zip((in_file, stored), duplicates, strict=True):
+                for n, i in enumerate(np.flatnonzero(mask)):
                     line = int(part.lines[part.positions[i]])
-                    errors.append(RowError(fname, line, "id", message.format(part.ids.iat[i])))
-                    without_row.append(len(errors) - 1)
-            accepted += int(len(part.ids) - in_file.sum() - stored.sum())
+                    if n < MAX_ERRORS:  # the chunk's first errors are enough for the report
+                        found.append(RowError(fname, line, "id", message.format(part.ids.iat[i])))
+                    if rejected_rows is not None:
+                        rejected_rows.add_one(line, "id", reason)
+            repeated = int(in_file.sum() + stored.sum())
+            found.sort(key=lambda e: (e.line or 0, e.field))
+            errors.add_counted(
+                found, total=part.errors.total + repeated, rejected=part.errors.rejected + repeated
+            )
+            accepted += int(len(part.ids) - repeated)
             new = ~(repeat | in_file | stored)
-            if may_defer and new.sum() >= len(new) // 2 > 0:
-                indexes.drop()
-            # Written even after an error: later chunks' duplicates are checked against them,
-            # and the transaction is rolled back in the end anyway.
-            added += insert_incidents(part.values.subset(new))
-            checker.written(part.keys[new], part.hashes[new])
+            if previewed is not None:
+                previewed.add(part.ids[new], part.hashes[new], part.keys[new])
+                added += int(new.sum())
+            else:
+                if may_defer and new.sum() >= len(new) // 2 > 0:
+                    indexes.drop()
+                # Written even after an error: later chunks' duplicates are checked against them,
+                # and the transaction is rolled back in the end anyway.
+                added += insert_incidents(part.values.subset(new))
+                checker.written(part.keys[new], part.hashes[new])
             assigned += int((part.area[new] >= 0).sum())
             done += len(part.lines)
             if progress:
                 progress(done, max(table.estimated_rows, done))
+        without_row = [i for i, e in enumerate(errors.kept) if e.row is None]
         if without_row:
-            # The rows of duplicate ids, for the rejects file: read again (errors are rare).
-            raw = table.rows_at({errors[i].line for i in without_row})
+            # The rows of duplicate ids, for the report: read again (errors are rare).
+            raw = table.rows_at({errors.kept[i].line for i in without_row})
             for i in without_row:
-                errors[i] = dataclasses.replace(errors[i], row=raw.get(errors[i].line))
-        errors.sort(key=lambda e: (e.line or 0, e.field))
-        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=accepted)
-        rebuilt = indexes.dropped
-        indexes.restore()
+                errors.kept[i] = dataclasses.replace(errors.kept[i], row=raw.get(errors.kept[i].line))
+        errors.sort()
+        if rejected_rows is not None:
+            errors.write_rejects = lambda target: rejected_rows.write(table, target)
         result.added = added
         result.details = {
             "assigned": assigned,
             "source": source,
-            "indexes_rebuilt": rebuilt,
+            "indexes_rebuilt": indexes.dropped,
             "parallel": parallel,
         }
+        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=accepted)
+        indexes.restore()
     return result
 
 

@@ -22,7 +22,9 @@ import pandas as pd
 
 from problembild.areas.counties import COUNTY_BY_NAME
 from problembild.areas.models import Area
+from problembild.core import imports
 from problembild.core.imports import (
+    ErrorCollector,
     ImportFailed,
     ImportResult,
     ProgressCallback,
@@ -99,6 +101,7 @@ class PlaceResolver:
 
 def run_import(path, options: dict, **common) -> ImportResult:
     """The import page's runner (:class:`~problembild.core.imports.ImportKind`) for the events feed."""
+    common.setdefault("progress", imports.job_progress())
     return import_polisen_events(path, **common)
 
 
@@ -110,16 +113,20 @@ def import_polisen_events(
     user=None,
     progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Validate and import a file of the public events feed (``.json`` or ``.json.gz``)."""
+    """Validate and import a file of the public events feed (``.json`` or ``.json.gz``).
+
+    The first :data:`~problembild.core.errors.MAX_ERRORS` errors are kept, all are
+    counted; with a rejects file every one is kept (the feed is in memory anyway).
+    """
     p = check_file(path, SUFFIXES)
     fname = str(p)
     events = read_feed(p)
     resolver = PlaceResolver()
-    errors: list[RowError] = []
+    errors = ErrorCollector(limit=None if rejects is not None and skip_invalid else imports.MAX_ERRORS)
     records = []
     for i, event in enumerate(events, start=1):
         if not isinstance(event, dict):
-            errors.append(RowError(fname, i, "event", "not a JSON object"))
+            errors.add(RowError(fname, i, "event", "not a JSON object"))
             continue
         problem = None
         ext = event.get("id")
@@ -136,7 +143,8 @@ def import_polisen_events(
         elif not isinstance(event.get("name", ""), str) or not isinstance(event.get("summary", ""), str):
             problem = ("name", "name and summary must be strings")
         if problem:
-            errors.append(RowError(fname, i, problem[0], problem[1], _flat(event)))
+            # Only kept errors carry their event (building millions of rows would cost the memory).
+            errors.add(RowError(fname, i, problem[0], problem[1], None if errors.full else _flat(event)))
             continue
         title = event.get("name") or ""
         summary = event.get("summary") or ""
@@ -165,20 +173,24 @@ def import_polisen_events(
     if len(frame):
         frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
         frame["content_hash"] = content_hash(frame)
-    errors += duplicate_errors(fname, frame, POLISEN_SOURCE) if len(frame) else []
+    for error in duplicate_errors(fname, frame, POLISEN_SOURCE) if len(frame) else []:
+        errors.add(error)
+    errors.sort()
     good = frame[~frame["_reject"]] if len(frame) else frame
+    new = good[~good["_existing"]] if len(good) else good
     with recorded_import("polisen-events", p, user=user, options={"skip_invalid": skip_invalid}) as result:
-        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(good))
-        new = good[~good["_existing"]] if len(good) else good
-        if len(new):
-            new = new.assign(indicator=configured_taxonomy().map_array(new["raw_type"]))
-        result.added = _write_with_progress(new, progress) if len(new) else 0
+        # Counted before the write, so that a preview (which stops at finish_validation) has them.
+        result.added = len(new)
         result.details = {
             "approximate": int((new["area_match"] == AreaMatch.APPROXIMATE.value).sum()) if len(new) else 0,
             "county_only": int(((new["municipality_code"] == "") & (new["county_code"] != "")).sum())
             if len(new)
             else 0,
         }
+        finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=len(good))
+        if len(new):
+            new = new.assign(indicator=configured_taxonomy().map_array(new["raw_type"]))
+        result.added = _write_with_progress(new, progress) if len(new) else 0
     return result
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
+import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,8 @@ import pandas as pd
 
 from problembild.analysis.spatial import AreaIndex, inside_sweden, to_sweref
 from problembild.analysis.vocabulary import LOCAL_TIMEZONE
-from problembild.core.errors import ImportFailed, RowError
+from problembild.core.errors import MAX_ERRORS, ImportFailed, RowError
+from problembild.core.processes import exit_with_parent
 
 from .taxonomy import Taxonomy
 
@@ -72,7 +75,9 @@ class Table:
                 self.estimated_rows = meta.metadata.num_rows
             else:
                 self._frame = _read_geojson(path)
-                self.columns = list(self._frame.columns)
+                # The features' geometry problems travel in a column of their own (see
+                # GEOMETRY_PROBLEM), which is not one of the file's columns.
+                self.columns = [c for c in self._frame.columns if c != GEOMETRY_PROBLEM]
                 self.estimated_rows = len(self._frame)
         except ImportFailed:
             raise
@@ -83,11 +88,16 @@ class Table:
         """The raw rows at ``lines`` (line numbers as reported), read again from the file."""
         found: dict[int, dict] = {}
         for chunk, numbers in self:
+            raw = chunk.drop(columns=[GEOMETRY_PROBLEM], errors="ignore")
             for position in np.flatnonzero(np.isin(numbers, list(lines))):
-                found[int(numbers[position])] = chunk.iloc[position].to_dict()
+                found[int(numbers[position])] = raw.iloc[position].to_dict()
         return found
 
     def failed(self, exc: Exception) -> ImportFailed:
+        if _is_encoding_error(exc):
+            found = _first_non_utf8_line(self.path, numbered=self.kind == "csv")
+            if found is not None:
+                return found
         return ImportFailed([RowError(str(self.path), None, "file", f"cannot read the file: {exc}")])
 
     def __iter__(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
@@ -183,11 +193,54 @@ def _to_frame(batches: list) -> pd.DataFrame:
 
 def _csv_header(path: Path) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
+    with opener(path, "rb") as handle:
+        first = handle.readline()
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, 1, first, exc) from None
+    header = next(csv.reader([text]), None)
     if not header or not any(h.strip() for h in header):
         raise ImportFailed([RowError(str(path), 1, "file", "the file has no header line")])
     return header
+
+
+def _is_encoding_error(exc: Exception) -> bool:
+    return isinstance(exc, UnicodeDecodeError) or "utf8" in str(exc).replace("-", "").lower()
+
+
+def _not_utf8(
+    path: Path, line: int, raw: bytes, exc: UnicodeDecodeError, *, numbered: bool = True
+) -> ImportFailed:
+    """The error for text that is not UTF-8 (a Latin-1 or Windows-1252 export, say) at
+    ``line``: the error's line when lines are what the file's rows are numbered by (CSV),
+    else named in the message (a GeoJSON file's errors are numbered by feature)."""
+    byte = raw[exc.start : exc.start + 1].hex().upper()
+    column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+    where = "" if numbered else f" on line {line}"
+    return ImportFailed(
+        [
+            RowError(
+                str(path),
+                line if numbered else None,
+                "file",
+                f"not UTF-8 text{where} (byte 0x{byte} at character {column}); the file must be UTF-8: "
+                "save it as UTF-8 (in Excel: CSV UTF-8) and import it again",
+            )
+        ]
+    )
+
+
+def _first_non_utf8_line(path: Path, *, numbered: bool = True) -> ImportFailed | None:
+    """The error naming the first line of ``path`` that is not UTF-8 (None: every line is)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                return _not_utf8(path, number, raw, exc, numbered=numbered)
+    return None
 
 
 def _estimate_csv_rows(path: Path) -> int:
@@ -203,21 +256,60 @@ def _estimate_csv_rows(path: Path) -> int:
     return int(size / (len(sample) / max(lines, 1)))
 
 
+#: Column of a GeoJSON file's frame with each feature's problem as ``field<TAB>message``
+#: ("" when none): a feature whose geometry cannot be used is an error of that feature, not
+#: of the whole file. Not a column of the file (no property can have this name).
+GEOMETRY_PROBLEM = "\x00problem"
+
+
+def _point(geometry) -> tuple[float, float] | str | None:
+    """A feature's (lon, lat); None without a geometry; otherwise the problem's message."""
+    if geometry is None:
+        return None
+    if not isinstance(geometry, dict):
+        return "the geometry is not a GeoJSON object"
+    kind = geometry.get("type")
+    if kind != "Point":
+        return f"expected a Point (an incident's location), got {kind or 'no type'}"
+    coordinates = geometry.get("coordinates")
+    if coordinates is None:
+        return "the Point has no coordinates (null)"
+    if not isinstance(coordinates, list) or len(coordinates) < 2:
+        return f"the Point's coordinates must be [longitude, latitude], got {json.dumps(coordinates)[:60]}"
+    lon, lat = coordinates[:2]
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat))
+    if not numbers or not all(math.isfinite(v) for v in (lon, lat)):
+        return f"the Point's coordinates are not two numbers: {json.dumps(coordinates)[:60]}"
+    return lon, lat
+
+
 def _read_geojson(path: Path) -> pd.DataFrame:
     data = json.loads(path.read_text(encoding="utf-8"))
     features = data.get("features") if isinstance(data, dict) else None
-    if features is None:
+    if not isinstance(features, list):
         raise ValueError("not a GeoJSON FeatureCollection")
     records = []
     for feature in features:
-        props = dict(feature.get("properties") or {})
-        geom = feature.get("geometry") or {}
-        if geom.get("type") == "Point":
-            lon, lat = geom["coordinates"][:2]
-            props.setdefault("lon", lon)
-            props.setdefault("lat", lat)
-        records.append({k: "" if v is None else str(v) for k, v in props.items()})
-    return pd.DataFrame.from_records(records).astype(object)
+        if not isinstance(feature, dict):
+            records.append({GEOMETRY_PROBLEM: "feature\tnot a GeoJSON Feature object"})
+            continue
+        properties = feature.get("properties")
+        props = dict(properties) if isinstance(properties, dict) else {}
+        point = _point(feature.get("geometry"))
+        problem = ""
+        if isinstance(point, str):
+            problem = f"geometry\t{point}"
+        elif point is not None:
+            props.setdefault("lon", point[0])
+            props.setdefault("lat", point[1])
+        record = {k: "" if v is None else str(v) for k, v in props.items()}
+        record[GEOMETRY_PROBLEM] = problem
+        records.append(record)
+    frame = pd.DataFrame.from_records(records).astype(object)
+    if GEOMETRY_PROBLEM not in frame.columns:
+        frame[GEOMETRY_PROBLEM] = ""
+    # Properties some features lack are empty, as a CSV file's empty cells are.
+    return frame.fillna("")
 
 
 def parse_times(values: pd.Series) -> pd.Series:
@@ -267,16 +359,16 @@ def _numbers(values: pd.Series) -> np.ndarray:
 
 def validate_chunk(
     frame: pd.DataFrame, source: str, lookup: dict[str, str] | None
-) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, str]]]:
-    """Parse one chunk of renamed columns into store rows; ``bad`` maps field -> (rows, message)."""
+) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+    """Parse one chunk of renamed columns into store rows; ``bad`` maps (field, message) -> rows."""
     n = len(frame)
-    bad: dict[str, tuple[np.ndarray, str]] = {}
+    bad: dict[tuple[str, str], np.ndarray] = {}
 
     def flag(field: str, mask, message: str) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            prev = bad.get(field)
-            bad[field] = (mask | prev[0], message) if prev else (mask, message)
+            prev = bad.get((field, message))
+            bad[field, message] = mask | prev if prev is not None else mask
 
     ids = frame["id"].astype(str).str.strip()
     flag("id", (ids == "").to_numpy(), "empty id")
@@ -343,15 +435,123 @@ def validate_chunk(
     return out, bad
 
 
-def row_errors(fname: str, frame: pd.DataFrame, lines: np.ndarray, bad: dict) -> list[RowError]:
-    errors: list[RowError] = []
+def problem_masks(chunk: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+    """The problems a reader found in a chunk's rows (a GeoJSON feature's geometry), as
+    :func:`validate_chunk` reports its own: (field, message) -> rows."""
+    if GEOMETRY_PROBLEM not in chunk.columns:
+        return {}
+    problems = chunk[GEOMETRY_PROBLEM].astype(str).to_numpy()
+    return {
+        tuple(text.split("\t", 1)): problems == text  # type: ignore[misc]
+        for text in pd.unique(problems)
+        if text
+    }
+
+
+@dataclass
+class ChunkErrors:
+    """The errors of one chunk: the first few in full, all of them as lines and reasons.
+
+    ``lines`` and ``reasons`` (indexes into ``messages``: (field, message) pairs) hold
+    every error in 12 bytes, enough to write the rejects file later by reading the rows
+    again (:class:`RejectedRows`); ``first`` holds at most the limit's errors with their
+    raw rows, for reports.
+    """
+
+    first: list[RowError] = field(default_factory=list)
+    total: int = 0
+    rejected: int = 0
+    lines: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    reasons: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    messages: list[tuple[str, str]] = field(default_factory=list)
+
+
+def chunk_errors(
+    fname: str,
+    chunk: pd.DataFrame,
+    lines: np.ndarray,
+    bad: dict[tuple[str, str], np.ndarray],
+    *,
+    limit: int = MAX_ERRORS,
+) -> ChunkErrors:
+    """The errors of the chunk's rows flagged in ``bad``, ordered by line and field."""
     if not bad:
-        return errors
-    for field, (mask, message) in bad.items():
-        for i in np.flatnonzero(mask):
-            errors.append(RowError(fname, int(lines[i]), field, message, frame.iloc[i].to_dict()))
-    errors.sort(key=lambda e: (e.line or 0, e.field))
-    return errors
+        return ChunkErrors()
+    messages = sorted(bad)
+    found = [np.flatnonzero(bad[key]) for key in messages]
+    positions = np.concatenate(found)
+    reasons = np.concatenate([np.full(len(f), i, dtype=np.int32) for i, f in enumerate(found)])
+    order = np.lexsort((reasons, positions))
+    positions, reasons = positions[order], reasons[order]
+    rejected = int(np.logical_or.reduce([bad[key] for key in messages]).sum())
+    raw = chunk.drop(columns=[GEOMETRY_PROBLEM], errors="ignore")
+    first = [
+        RowError(fname, int(lines[p]), *messages[r], raw.iloc[p].to_dict())
+        for p, r in zip(positions[:limit], reasons[:limit], strict=True)
+    ]
+    return ChunkErrors(
+        first=first,
+        total=len(positions),
+        rejected=rejected,
+        lines=np.asarray(lines)[positions].astype(np.int64),
+        reasons=reasons,
+        messages=messages,
+    )
+
+
+class RejectedRows:
+    """Every rejected row of an import as its line and reason (12 bytes each), so that the
+    rejects file of a file with millions of bad rows is written without holding them: the
+    rows are read again from the file (:meth:`write`)."""
+
+    def __init__(self) -> None:
+        self._lines: list[np.ndarray] = []
+        self._reasons: list[np.ndarray] = []
+        self.messages: list[tuple[str, str]] = []
+        self._codes: dict[tuple[str, str], int] = {}
+
+    def _code(self, message: tuple[str, str]) -> int:
+        if message not in self._codes:
+            self._codes[message] = len(self.messages)
+            self.messages.append(message)
+        return self._codes[message]
+
+    def add(self, errors: ChunkErrors) -> None:
+        """Every error of a chunk."""
+        if errors.total:
+            codes = np.array([self._code(m) for m in errors.messages], dtype=np.int32)
+            self._lines.append(errors.lines)
+            self._reasons.append(codes[errors.reasons])
+
+    def add_one(self, line: int, field: str, message: str) -> None:
+        self._lines.append(np.array([line], dtype=np.int64))
+        self._reasons.append(np.array([self._code((field, message))], dtype=np.int32))
+
+    def write(self, table: Table, path: str | os.PathLike) -> None:
+        """The rejects file: line, field, reason and the row as the file has it, by line."""
+        lines = np.concatenate(self._lines) if self._lines else np.empty(0, np.int64)
+        reasons = np.concatenate(self._reasons) if self._reasons else np.empty(0, np.int32)
+        fields = np.array([f for f, _ in self.messages] or [""], dtype=object)
+        order = np.lexsort((fields[reasons].astype(str), lines)) if len(lines) else np.empty(0, np.int64)
+        lines, reasons = lines[order], reasons[order]
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "field", "reason", *table.columns])
+            start = 0
+            for chunk, numbers in table:
+                if start >= len(lines):
+                    break
+                end = int(np.searchsorted(lines, numbers[-1], side="right"))
+                if end == start:
+                    continue
+                # A chunk's line numbers are consecutive: a line's position is its offset.
+                positions = lines[start:end] - numbers[0]
+                rows = chunk[table.columns].iloc[positions].astype(object).fillna("")
+                for line, reason, row in zip(
+                    lines[start:end], reasons[start:end], rows.itertuples(index=False, name=None), strict=True
+                ):
+                    writer.writerow([int(line), *self.messages[reason], *row])
+                start = end
 
 
 #: Frame columns -> database columns of ``Incident``.
@@ -504,7 +704,7 @@ class PreparedChunk:
     """One chunk of a file, validated and turned into database rows."""
 
     lines: np.ndarray  # line (row, feature) number of each row of the chunk
-    errors: list[RowError]  # field errors of the chunk's rows
+    errors: ChunkErrors  # field errors of the chunk's rows
     positions: np.ndarray  # positions of the valid rows in the chunk
     ids: pd.Series  # their external ids
     hashes: np.ndarray  # their content hashes
@@ -520,7 +720,8 @@ class ChunkPreparer:
     ``renamed`` maps the file's columns to fields, ``lookup`` municipality names and
     codes to codes (None: the file has no municipality column), ``taxonomy`` the raw
     types' indicator groups, ``index`` the registered
-    areas (None: no area has a boundary), ``vendor`` the database's storage form.
+    areas (None: no area has a boundary), ``vendor`` the database's storage form,
+    ``error_limit`` how many of a chunk's errors are built in full (with their rows).
     """
 
     fname: str
@@ -530,12 +731,21 @@ class ChunkPreparer:
     taxonomy: Taxonomy
     index: AreaIndex | None
     vendor: str
+    error_limit: int = MAX_ERRORS
 
     def __call__(self, chunk: pd.DataFrame, lines: np.ndarray) -> PreparedChunk:
         frame = chunk[list(self.renamed)].rename(columns=self.renamed)
         out, bad = validate_chunk(frame, self.source, self.lookup)
+        problems = problem_masks(chunk)
+        if problems:
+            # A feature that is not an object is that one error, not one per missing field.
+            not_feature = np.logical_or.reduce(
+                [m for (f, _), m in problems.items() if f == "feature"] or [False]
+            )
+            bad = {key: mask & ~not_feature for key, mask in bad.items()} | problems
+            bad = {key: mask for key, mask in bad.items() if mask.any()}
         valid = np.ones(len(out), dtype=bool)
-        for mask, _ in bad.values():
+        for mask in bad.values():
             valid &= ~mask
         positions = np.flatnonzero(valid)
         if not valid.all():
@@ -550,7 +760,7 @@ class ChunkPreparer:
         )
         return PreparedChunk(
             lines=lines,
-            errors=row_errors(self.fname, chunk, lines, bad),
+            errors=chunk_errors(self.fname, chunk, lines, bad, limit=self.error_limit),
             positions=positions,
             ids=out["external_id"],
             hashes=out["content_hash"].to_numpy(dtype=np.int64),
@@ -560,9 +770,17 @@ class ChunkPreparer:
         )
 
 
-def _prepare_file(path: str, chunk_rows: int, preparer: ChunkPreparer, out, skip: int) -> None:
+def _prepare_file(path: str, chunk_rows: int, preparer: ChunkPreparer, out, skip: int, parent: int) -> None:
     """Worker process: read the file like the caller does and send each chunk prepared,
-    but the first ``skip`` (the caller prepares those while this process starts)."""
+    but the first ``skip`` (the caller prepares those while this process starts).
+
+    The worker ends with its ``parent`` (the importing process), even when that one is
+    killed with SIGKILL: a parent-death signal on Linux, else a thread watching the
+    parent's pid; and it does not start at all when the parent is already gone.
+    """
+    exit_with_parent()
+    if os.getppid() != parent:
+        return
     try:
         for number, (chunk, lines) in enumerate(Table(Path(path), chunk_rows)):
             if number >= skip:
@@ -578,7 +796,10 @@ def prepared_chunks(table: Table, preparer: ChunkPreparer, *, parallel: bool) ->
     With ``parallel``, a worker process reads the file and prepares chunk *k + 1* while
     the caller writes chunk *k*, so parsing and the database write each get a core. The
     caller prepares the first chunk itself while the worker starts. The worker is started
-    with ``spawn``: forking a process that holds threads and connections is unsafe.
+    with ``spawn``: forking a process that holds threads and connections is unsafe. It
+    ends when this process ends, however that happens (see :func:`_prepare_file`); Linux
+    sends the parent-death signal when the *thread* that started the worker ends, and
+    this generator ends the worker itself before its thread can.
     """
     if not parallel:
         for chunk, lines in table:
@@ -590,7 +811,9 @@ def prepared_chunks(table: Table, preparer: ChunkPreparer, *, parallel: bool) ->
     context = multiprocessing.get_context("spawn")
     results = context.Queue(maxsize=2)
     worker = context.Process(
-        target=_prepare_file, args=(str(table.path), table.chunk_rows, preparer, results, 1), daemon=True
+        target=_prepare_file,
+        args=(str(table.path), table.chunk_rows, preparer, results, 1, os.getpid()),
+        daemon=True,
     )
     worker.start()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 
 from .models import Incident
 from .taxonomy import Taxonomy, load_taxonomy
@@ -27,3 +28,11 @@ def reapply_taxonomy(path=None) -> int:
             .update(indicator=indicator)
         )
     return changed
+
+
+def unnamed_types(taxonomy: Taxonomy) -> list[tuple[str, int]]:
+    """Stored raw types that ``taxonomy`` does not name (neither maps nor excludes), with
+    their counts, most frequent first: they fall into the default group, and a new type of
+    the feed (a new summary, a renamed offence) shows up here."""
+    counts = Incident.objects.values("raw_type").annotate(n=Count("id")).order_by("-n", "raw_type")
+    return [(row["raw_type"], row["n"]) for row in counts if not taxonomy.names(row["raw_type"])]

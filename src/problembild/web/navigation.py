@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from problembild.core.roles import ADMINISTRATOR, AUDIT_ROLES, has_role
+from problembild.core.roles import AUDIT_ROLES, IMPORT_ROLES, has_role
 
 
 def everyone(user) -> bool:
     return True
 
 
-def administrators(user) -> bool:
-    """Administrators (role or Django staff): the import page."""
-    return bool(user.is_staff or has_role(user, {ADMINISTRATOR}))
+def importers(user) -> bool:
+    """Who may import (the import page's own rule): the import roles or Django staff."""
+    return bool(user.is_staff or has_role(user, IMPORT_ROLES))
 
 
 def auditors(user) -> bool:
@@ -41,7 +41,7 @@ class MenuItem:
 MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Översikt"), "picture:overview"),
     MenuItem(_("Händelseflödet"), "incidents:feed"),
-    MenuItem(_("Import"), "core:import", administrators),
+    MenuItem(_("Import"), "core:import", importers),
     MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
     MenuItem(_("Behörighetsgranskning"), "core:access_review", auditors),
     MenuItem(_("Administration"), "admin:index", staff),
