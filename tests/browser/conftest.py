@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,31 @@ def _cli(env, *args, timeout=600):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(served):
     """Base URL of a served Problembild with the real register, feed sample and synthetic data."""
+    return served.url
+
+
+@pytest.fixture(scope="session")
+def manage(served):
+    """Run a Python snippet in ``problembild manage shell`` against the served database."""
+
+    def run(code: str) -> str:
+        return _cli(served.env, "manage", "shell", "-c", code)
+
+    return run
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    env: dict
+    data: Path
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """The served Problembild: its URL, the environment of its commands and its data directory."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (scripts/system-deps.sh installs it)")
     data = tmp_path_factory.mktemp("browser-data")
@@ -74,7 +98,7 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("the server did not start")
-    yield url
+    yield Served(url=url, env=env, data=data)
     proc.terminate()
     proc.wait(timeout=10)
     shutil.rmtree(data, ignore_errors=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -17,6 +17,38 @@ from ..document import UnitDocument
 from ..filtersets import IndicatorFilterSet
 from ..reading import overview_figures
 from ..tables import UnitAreasTable, UnitRow
+
+
+def crumbs(user, units: list[OrgUnit]) -> list[tuple[OrgUnit, bool]]:
+    """``units`` (top first) for the breadcrumbs, each with whether ``user`` may open its page.
+
+    Decided per request, as :func:`require_unit_visible` decides the unit page itself: a
+    local police area chief sees the region's name, not a link to a page that answers 403.
+    """
+    out = []
+    for unit in units:
+        try:
+            require_unit_visible(user, unit)
+        except PermissionDenied:
+            out.append((unit, False))
+        else:
+            out.append((unit, True))
+    return out
+
+
+def _trend_rows(doc: UnitDocument | None, indicator: str) -> list[tuple[str, int, float | None]]:
+    """The chart's figures as table rows: month, count and the fitted trend (None without one)."""
+    if doc is None or indicator not in doc.series:
+        return []
+    series = doc.series[indicator]
+    trend = doc.trends.get(indicator)
+    fitted = (
+        trend.fitted if trend and len(trend.fitted) == len(series.months) else [None] * len(series.months)
+    )
+    return [
+        (month.strftime("%Y-%m"), count, value)
+        for month, count, value in zip(series.months, series.counts, fitted, strict=False)
+    ]
 
 
 def unit_detail(request, code: str):
@@ -54,7 +86,8 @@ def unit_detail(request, code: str):
             "doc": doc,
             "table": UnitAreasTable([UnitRow(a, figures[a.pk]) for a in areas]),
             "children": list(unit.children.filter(picture__isnull=False).order_by("name")),
-            "chain": chain,
+            "chain": crumbs(request.user, chain),
+            "trend_rows": _trend_rows(doc, indicator),
             "filter": filters,
             "indicator": indicator,
             "indicator_name": indicator_label(indicator),

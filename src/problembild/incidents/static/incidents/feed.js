@@ -17,7 +17,10 @@
   /* --- map --- */
   var el = document.getElementById("feed-map");
   if (el && typeof L !== "undefined") {
-    var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
+    var english = lang === "en";
+    var map = L.map(el, { zoomSnap: 0.25, attributionControl: true, zoomControl: false });
+    /* The zoom buttons' names in the page's language (Leaflet's are English). */
+    L.control.zoom({ zoomInTitle: english ? "Zoom in" : "Zooma in", zoomOutTitle: english ? "Zoom out" : "Zooma ut" }).addTo(map);
     map.attributionControl.setPrefix(false);
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 18, attribution: "Karta: konfigurerad kartserver" }).addTo(map);
@@ -39,11 +42,16 @@
             var m = data.munis[p.code];
             var text = p.name + ": " + number(m.n, 0) + " " + (labels.events || "") + ", " +
               (m.rate === null ? (labels.nopop || "") : number(m.rate, 2) + " " + (labels.per || ""));
-            lyr.bindTooltip(text, { sticky: true });
+            /* As text, never HTML: Leaflet would parse a string (the name is data). */
+            var tip = document.createElement("span");
+            tip.textContent = text;
+            lyr.bindTooltip(tip, { sticky: true });
             lyr.on("click", function () { window.location.href = data.link + encodeURIComponent(p.code); });
+            /* No aria-label on the path (a path has no role that allows one): the table below
+               holds the same figures per municipality, with links, from the keyboard too. */
             lyr.on("add", function () {
               var path = lyr.getElement && lyr.getElement();
-              if (path) { path.setAttribute("aria-label", text); path.setAttribute("data-code", p.code); }
+              if (path) { path.setAttribute("data-code", p.code); }
             });
           }
         }).addTo(map);

@@ -34,12 +34,16 @@
     if (!el || !data || typeof Plotly === "undefined") { return; }
     var z = data.hour_of_week[code] || [];
     var hours = []; for (var h = 0; h < 24; h++) { hours.push(h); }
-    Plotly.react(el, [{ z: z, x: hours, y: days, type: "heatmap", colorscale: "YlOrRd", hoverongaps: false,
+    Plotly.react(el, [{ z: z, x: hours, y: days, type: "heatmap", colorscale: "YlOrRd", reversescale: true, hoverongaps: false,
       colorbar: { title: { text: english ? "count" : "antal" } } }], {
       margin: { l: 40, r: 10, t: 10, b: 40 }, height: 260,
       xaxis: { title: { text: english ? "hour" : "timme" }, dtick: 2 }, yaxis: { autorange: "reversed" }
     }, config);
     el.dataset.drawn = code;
+    /* The table beside the heat map shows the same indicator (all of them without JavaScript). */
+    document.querySelectorAll("#how-tables [data-indicator]").forEach(function (t) {
+      t.hidden = t.getAttribute("data-indicator") !== code;
+    });
   }
 
   function bind(id, fn) {

@@ -3,7 +3,10 @@
   "use strict";
   var el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
-  var map = L.map(el, { preferCanvas: false, zoomSnap: 0.25, attributionControl: true });
+  var english = document.documentElement.lang === "en";
+  var map = L.map(el, { preferCanvas: false, zoomSnap: 0.25, attributionControl: true, zoomControl: false });
+  /* The zoom buttons' names in the page's language (Leaflet's are English). */
+  L.control.zoom({ zoomInTitle: english ? "Zoom in" : "Zooma in", zoomOutTitle: english ? "Zoom out" : "Zooma ut" }).addTo(map);
   map.attributionControl.setPrefix(false);
   if (el.dataset.tiles) {
     L.tileLayer(el.dataset.tiles, { maxZoom: 18, attribution: "Karta: konfigurerad kartserver" }).addTo(map);
@@ -13,6 +16,12 @@
     ? el.dataset.visible.split(",").map(function (v) { return parseInt(v, 10); }) : null;
   var areaUrl = el.dataset.areaUrl || "";
   window.problembildMap = map;
+  /* Leaflet puts a string into the tooltip as HTML; names are data, so they go in as text. */
+  function textNode(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
   function get(url) { return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }); }
   get(el.dataset.municipalities).then(function (data) {
     L.geoJSON(data, {
@@ -32,11 +41,13 @@
       },
       onEachFeature: function (f, lyr) {
         var p = f.properties;
-        lyr.bindTooltip(p.name + " – " + (p.category_label || p.category || "") + (p.year ? " (" + p.year + ")" : ""));
+        lyr.bindTooltip(textNode(p.name + " – " + (p.category_label || p.category || "") + (p.year ? " (" + p.year + ")" : "")));
         lyr.on("click", function () { window.location.href = areaUrl.replace("/0/", "/" + p.panel_id + "/"); });
+        /* No aria-label on the path (a path has no role that allows one): the table beside
+           the map names every area and links to it, from the keyboard too. */
         lyr.on("add", function () {
           var path = lyr.getElement && lyr.getElement();
-          if (path) { path.setAttribute("aria-label", p.name); path.setAttribute("data-panel-id", p.panel_id); }
+          if (path) { path.setAttribute("data-panel-id", p.panel_id); }
         });
       }
     }).addTo(map);
