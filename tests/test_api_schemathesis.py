@@ -7,7 +7,13 @@ from hypothesis import HealthCheck, settings
 
 from problembild.core.models import ApiToken
 
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+# The served schema needs a signed-in user; the suite reads the same schema from the API object.
+app = get_wsgi_application()
+from problembild.api import api  # noqa: E402  (after Django is set up by get_wsgi_application)
+
+schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/"))
+schema.app = app
+schema.location = "/api/openapi.json"
 
 
 @pytest.fixture(autouse=True)

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 
 from problembild import __version__
 from problembild.areas.api.views import router as areas_router
 from problembild.core.access import log_request
-from problembild.core.api import API_AUTH
+from problembild.core.api import API_AUTH, request_user
 from problembild.core.models import AccessLogEntry
 from problembild.picture.api.views import router as picture_router
+
+
+def signed_in(view):
+    """The schema and the docs for signed-in users (session or token) only, unless configured public.
+
+    The API's routes answer 401 themselves; the schema names every route and parameter,
+    which is not for anonymous visitors of a police system (``PROBLEMBILD_PUBLIC_API_SCHEMA``).
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if settings.PUBLIC_API_SCHEMA or request_user(request) is not None:
+            return view(request, *args, **kwargs)
+        return JsonResponse({"detail": "Authentication required: sign in or send an API token."}, status=401)
+
+    return wrapped
+
 
 api = NinjaAPI(
     title="Problembild API",
@@ -20,6 +40,7 @@ api = NinjaAPI(
     "Authenticate with the browser session or a token (`Authorization: Bearer pb_…` or `X-API-Key`).",
     auth=API_AUTH,
     urls_namespace="api",
+    docs_decorator=signed_in,
 )
 api.add_router("/", areas_router)
 api.add_router("/", picture_router)

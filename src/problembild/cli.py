@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(help="Problembild – lokal problembild för utsatta områden.", no_args_is_help=True)
@@ -22,8 +23,11 @@ import_app = typer.Typer(help="Importera data (allt eller inget; upprepad import
 taxonomy_app = typer.Typer(help="Taxonomin: händelsetyper -> indikatorgrupper.")
 app.add_typer(import_app, name="import")
 app.add_typer(taxonomy_app, name="taxonomy")
-console = Console()
-err_console = Console(stderr=True)
+# Never wrap printed text: when the output is not a terminal (a log file, a pipe) rich would
+# break lines at 80 columns, and a log line must stay one line. Progress bars still fit the
+# terminal's width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 SHIPPED_EVENTS = Path(__file__).resolve().parent / "incidents" / "data" / "polisen_events_2022_2025.json.gz"
 
@@ -56,17 +60,31 @@ def progress_bar(label: str):
         yield update
 
 
-def _run_import(fn, *args, **kwargs) -> None:
+def _run_import(fn, *args, command: str, **kwargs) -> None:
+    """Run an importer, print its summary as JSON (or its errors), and log it.
+
+    Like an import on the import page, a command-line import is written to the access log
+    (action ``import``): who (the operating-system user), which file and how many rows.
+    """
     from problembild.core.imports import ImportFailed
 
+    what = f"{command} {args[0]}" if args else command
     try:
         result = fn(*args, **kwargs)
     except ImportFailed as exc:
-        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        _log_import(command, args, f"{what}: failed, nothing written ({exc.total} error(s))")
+        err_console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(1) from None
     except ValueError as exc:
-        err_console.print(f"[red]Error: {exc}[/red]", highlight=False)
+        _log_import(command, args, f"{what}: failed, nothing written ({exc})")
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(1) from None
+    _log_import(
+        command,
+        args,
+        f"{what}: {result.accepted} accepted, {result.rejected} rejected, {result.added} added",
+        record_id=result.record_id,
+    )
     summary = {
         "kind": result.kind,
         "file": result.file,
@@ -76,6 +94,24 @@ def _run_import(fn, *args, **kwargs) -> None:
         **result.details,
     }
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+def _log_import(command: str, args: tuple, summary: str, record_id: int | None = None) -> None:
+    """Append the import to the access log as the operating-system user."""
+    from types import SimpleNamespace
+
+    from problembild.core.access import log_access
+    from problembild.core.imports import os_user
+    from problembild.core.models import AccessLogEntry
+
+    log_access(
+        SimpleNamespace(username=os_user() or "cli", is_authenticated=False),
+        AccessLogEntry.Action.IMPORT,
+        object_type="core.importrecord",
+        object_id=record_id or "",
+        object_repr=summary,
+        path=f"cli: problembild {command} {' '.join(str(a) for a in args)}".strip(),
+    )
 
 
 def _mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -130,6 +166,7 @@ def import_areas_cmd(
     _run_import(
         import_areas,
         file,
+        command="import areas",
         year=year,
         categories=cats,
         mapping=_mapping(map_),
@@ -162,6 +199,7 @@ def import_incidents_cmd(
         _run_import(
             import_incidents,
             file,
+            command="import incidents",
             source=source,
             mapping=_mapping(map_),
             skip_invalid=skip_invalid is not None,
@@ -188,6 +226,7 @@ def import_polisen_cmd(
         _run_import(
             import_polisen_events,
             file,
+            command="import polisen-events",
             skip_invalid=skip_invalid is not None,
             rejects=skip_invalid,
             progress=progress,
@@ -211,12 +250,25 @@ def import_population_cmd(
     _run_import(
         import_population,
         file,
+        command="import population",
         boundaries=boundaries,
         year=year,
         source=source,
         skip_invalid=skip_invalid is not None,
         rejects=skip_invalid,
     )
+
+
+@import_app.command("clean-uploads")
+def clean_uploads_cmd(
+    hours: float = typer.Option(24.0, help="Delete upload folders untouched for this many hours."),
+) -> None:
+    """Delete old uploads of the import page (the page itself deletes those older than a day)."""
+    setup_django()
+    from problembild.core.imports import purge_uploads, upload_root
+
+    removed = purge_uploads(max_age=hours * 3600)
+    console.print(f"{removed} upload folder(s) older than {hours:g} h deleted from {upload_root()}.")
 
 
 @app.command("demo-data")
@@ -230,7 +282,14 @@ def demo_data(
     from problembild.incidents.demo import generate_demo_data
 
     with progress_bar("Generating synthetic incidents") as progress:
-        _run_import(generate_demo_data, incidents=incidents, years=years, seed=seed, progress=progress)
+        _run_import(
+            generate_demo_data,
+            command="demo-data",
+            incidents=incidents,
+            years=years,
+            seed=seed,
+            progress=progress,
+        )
 
 
 @app.command("demo-users")
@@ -296,6 +355,9 @@ def refresh(
     as_of: str = typer.Option(
         "", "--as-of", help="End of the data (YYYY-MM-DD); default: the last incident."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print only the summary, as one line of JSON (for logs and schedulers)."
+    ),
 ) -> None:
     """Compute the problem picture of every area and unit into the cache."""
     setup_django()
@@ -312,6 +374,10 @@ def refresh(
     if cell_size <= 0:
         err_console.print("[red]Error: --cell-size must be positive[/red]")
         raise typer.Exit(2)
+    if as_json:
+        summary = run(options=options, full=full)
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
+        return
     with progress_bar("Computing problem pictures") as progress:
         summary = run(options=options, full=full, progress=lambda step, done, total: progress(done, total))
     console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
@@ -342,20 +408,33 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 def taxonomy_check(
     file: Path | None = typer.Argument(None, help="Taxonomy file; default: the configured one."),
 ) -> None:
-    """Validate a taxonomy file."""
+    """Validate a taxonomy file and list the stored types it does not name."""
     setup_django()
-    from problembild.incidents.services import configured_taxonomy
+    from problembild.incidents.services import configured_taxonomy, unnamed_types
     from problembild.incidents.taxonomy import TaxonomyError
 
     try:
         tax = configured_taxonomy(file)
     except TaxonomyError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(1) from None
+    prefixes = ", ".join(repr(p + "…") for p in tax.excluded_prefixes)
     console.print(
-        f"{tax.path}: valid; {len(tax.mapping)} types mapped, {len(tax.excluded)} excluded, "
-        f"default {tax.default!r}."
+        f"{tax.path}: valid; {len(tax.mapping)} types mapped, {len(tax.excluded)} excluded"
+        + (f" (and every type starting with {prefixes})" if prefixes else "")
+        + f", default {tax.default!r}.",
+        highlight=False,
     )
+    unnamed = unnamed_types(tax)
+    if unnamed:
+        console.print(
+            f"{len(unnamed)} stored type(s) the taxonomy does not name (counted as {tax.default!r}):",
+            highlight=False,
+        )
+        for raw_type, count in unnamed:
+            console.print(f"  {raw_type}: {count}", highlight=False, markup=False)
+    else:
+        console.print("Every stored type is named by the taxonomy.")
 
 
 @taxonomy_app.command("apply")

@@ -41,7 +41,10 @@ def test_page_and_export_have_the_same_headers_and_plain_values():
 
 def test_html_escapes_values_and_renders_row_headers_attributes_and_empty_cells():
     html = str(Fruit(ROWS).html())
-    assert '<table class="data" id="fruit"><caption class="sr-only">Frukt</caption>' in html
+    assert '<div class="table-wrap" tabindex="0" role="region" aria-labelledby="fruit-caption">' in html
+    assert (
+        '<table class="data" id="fruit"><caption id="fruit-caption" class="sr-only">Frukt</caption>' in html
+    )
     assert "<th scope=\"row\"><a href='#äpple'>äpple</a></th>" in html
     assert '<td class="num" data-sort="3">3</td>' in html
     assert "&lt;b&gt;söt&lt;/b&gt;" in html  # data is never markup

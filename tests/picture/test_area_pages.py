@@ -95,7 +95,7 @@ def test_monthly_export_and_print_page(client_for, analyst, computed):
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sum(int(r["Alla händelser"]) for r in rows) == n
-    html = client.get(f"/areas/{area.panel_id}/print/").content.decode()
+    html = client.get(f"/areas/{area.panel_id}/print/", {"reason": "r", "recipient": "x"}).content.decode()
     assert "Skriv ut" in html and "Nyckeltal" in html
 
 

@@ -244,5 +244,5 @@ def test_category_names_in_english_and_swedish(client_for, analyst):
     )
     assert feature["properties"]["category"] == "särskilt utsatt område"
     assert feature["properties"]["category_label"] == "particularly vulnerable area"
-    printed = client.get(f"/areas/{alby.panel_id}/print/").content.decode()
+    printed = client.get(f"/areas/{alby.panel_id}/print/", {"reason": "r", "recipient": "x"}).content.decode()
     assert "particularly vulnerable area (2023)." in printed

@@ -8,6 +8,9 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from problembild.core.access import log_request
+from problembild.core.models import AccessLogEntry
+
 from .choices import CATEGORY_COLOURS, category_label
 from .models import Area, Municipality
 
@@ -16,7 +19,8 @@ from .models import Area, Municipality
 def areas_geojson(request):
     """Boundaries (WGS84) of the areas the user may see, with their latest category."""
     features = []
-    for area in Area.objects.for_user(request.user).with_current_category().exclude(geojson=""):
+    areas = Area.objects.for_user(request.user).with_current_category().exclude(geojson="")
+    for area in areas:
         features.append(
             {
                 "type": "Feature",
@@ -31,6 +35,12 @@ def areas_geojson(request):
                 },
             }
         )
+    log_request(
+        request,
+        AccessLogEntry.Action.VIEW,
+        object_type="areas.area",
+        object_repr=f"map ({len(features)} areas)",
+    )
     return JsonResponse({"type": "FeatureCollection", "features": features})
 
 

@@ -26,6 +26,16 @@ def user_for_key(key: str):
     return token.user
 
 
+def request_user(request):
+    """The signed-in user of ``request``: the session's, or the owner of a valid token (None: anonymous)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    header = request.headers.get("Authorization", "")
+    key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
+    return user_for_key(key) if key else None
+
+
 class TokenBearer(HttpBearer):
     """``Authorization: Bearer pb_…``."""
 

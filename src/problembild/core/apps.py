@@ -12,3 +12,7 @@ class CoreConfig(AppConfig):
 
         # Org units are part of the register the cached pages show (names, scopes).
         watch_register(OrgUnit)
+
+        from . import signals
+
+        signals.connect()

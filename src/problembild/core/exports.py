@@ -13,16 +13,19 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .access import log_request
 from .models import AccessLogEntry
+from .roles import EXPORT_ROLES, has_role
 from .tables import export_values
 
 FORMATS = {
@@ -34,6 +37,11 @@ FORMATS = {
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
 
+#: A text cell starting with one of these is read as a formula by spreadsheet programs
+#: (OWASP's CSV injection rule); such cells are written with a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     if value is None:
         return ""
@@ -41,6 +49,8 @@ def _cell(value):
         return round(value, 6)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # text from imported data must never run as a formula
     return value
 
 
@@ -50,7 +60,8 @@ def table_bytes(
     """The table as CSV (UTF-8 with BOM, so Excel reads å/ä/ö) or as an .xlsx workbook."""
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        # RFC 4180 line ends: a field holding a carriage return or line feed is then quoted.
+        writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow(headers)
         for row in rows:
             writer.writerow([_cell(v) for v in row])
@@ -78,6 +89,44 @@ def table_bytes(
     raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")
 
 
+@dataclass(frozen=True)
+class ExportReason:
+    """Why and for whom data leave the system (both required, as the Criminal Data Act expects)."""
+
+    reason: str
+    recipient: str
+
+
+def export_reason(request, *, title: str, action: str) -> ExportReason | HttpResponse:
+    """The reason and recipient of an export, or the page that asks for them.
+
+    The one gate of every export (tables, the print page): users whose role may not export
+    are refused (403, logged as denied); without a reason and a recipient (whitespace is not
+    one) the reason form is returned (GET, so a filled-in link can be bookmarked).
+    ``action`` is the form's button text.
+    """
+    if not has_role(request.user, EXPORT_ROLES):
+        raise PermissionDenied(_("Din roll får inte exportera uppgifter."))
+    reason = request.GET.get("reason", "").strip()
+    recipient = request.GET.get("recipient", "").strip()
+    if reason and recipient:
+        return ExportReason(reason=reason[:500], recipient=recipient[:300])
+    return render(
+        request,
+        "core/export_reason.html",
+        {
+            "title": title,
+            "action": action,
+            "params": [
+                (k, v) for k, v in request.GET.items() if k not in ("reason", "recipient", "submitted")
+            ],
+            "reason": reason,
+            "recipient": recipient,
+            "missing": bool(request.GET.get("submitted")),
+        },
+    )
+
+
 def export_table(
     request,
     table,
@@ -92,37 +141,21 @@ def export_table(
     """Ask for reason and recipient, then log the export and return ``table`` as a file.
 
     ``table`` is the page's declared table (:class:`problembild.core.tables.Table`), so
-    the file has the page's columns. Without ``reason`` and ``recipient`` in the query
-    string this renders the reason form (GET, so the download link can be bookmarked
-    once filled in).
+    the file has the page's columns. See :func:`export_reason` for who may export.
     """
     if fmt not in FORMATS:
-        from django.http import Http404
-
         raise Http404(_("Okänt exportformat: %(fmt)s") % {"fmt": fmt})
-    reason = request.GET.get("reason", "").strip()
-    recipient = request.GET.get("recipient", "").strip()
-    if not reason or not recipient:
-        return render(
-            request,
-            "core/export_reason.html",
-            {
-                "title": title or name,
-                "fmt": fmt,
-                "params": [(k, v) for k, v in request.GET.items() if k not in ("reason", "recipient")],
-                "reason": reason,
-                "recipient": recipient,
-                "missing": bool(request.GET.get("submitted")),
-            },
-        )
+    why = export_reason(request, title=title or name, action=_("Ladda ned %(fmt)s") % {"fmt": fmt.upper()})
+    if isinstance(why, HttpResponse):
+        return why
     log_request(
         request,
         AccessLogEntry.Action.EXPORT,
         obj=obj,
         object_type=object_type,
         object_repr=f"{title or name} ({fmt})",
-        reason=reason,
-        recipient=recipient,
+        reason=why.reason,
+        recipient=why.recipient,
     )
     headers, rows = export_values(table)
     content = table_bytes(headers, rows, fmt, title=title, note=note)

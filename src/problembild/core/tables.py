@@ -140,11 +140,19 @@ class Table(tables.Table):
             body.append(f"<tr{row_attrs(record)}>{''.join(cells)}</tr>")
         if not body and self.empty_text:
             body.append(f'<tr><td colspan="{len(columns)}">{conditional_escape(self.empty_text)}</td></tr>')
+        # A table wider than the screen scrolls: its frame is a named region that the
+        # keyboard can reach (WCAG: scrollable regions must be focusable).
+        table_id = self.attrs.get("id") if isinstance(self.attrs.get("id"), str) else ""
+        caption_id = f"{table_id}-caption" if table_id and self.caption else ""
         caption = (
-            f'<caption class="sr-only">{conditional_escape(self.caption)}</caption>' if self.caption else ""
+            f'<caption{f' id="{caption_id}"' if caption_id else ""} class="sr-only">'
+            f"{conditional_escape(self.caption)}</caption>"
+            if self.caption
+            else ""
         )
+        frame = f' tabindex="0" role="region" aria-labelledby="{caption_id}"' if caption_id else ""
         return mark_safe(
-            f'<div class="table-wrap">\n<table{_Attrs(dict(self.attrs))(None)}>{caption}'
+            f'<div class="table-wrap"{frame}>\n<table{_Attrs(dict(self.attrs))(None)}>{caption}'
             f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n</div>"
         )
 

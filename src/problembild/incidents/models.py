@@ -8,6 +8,8 @@ wherever they are shown.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,8 @@ from problembild.core.scoping import unit_q
 POLISEN_SOURCE = "polisen"
 SYNTHETIC_SOURCE = "synthetic"
 POLISEN_BASE_URL = "https://polisen.se"
+#: Hosts an event may link to (the police's own site).
+POLISEN_HOSTS = frozenset({"polisen.se", "www.polisen.se"})
 
 
 class AreaMatch(models.TextChoices):
@@ -97,6 +101,15 @@ class Incident(models.Model):
 
     @property
     def full_url(self) -> str:
-        if self.url.startswith("/"):
-            return POLISEN_BASE_URL + self.url
-        return self.url
+        """A link to the event on polisen.se, or "" when the stored address is anything else.
+
+        Only http(s) addresses on the police's own site are linked: an imported
+        ``javascript:`` or foreign address must never become a live link on a page.
+        """
+        url = (self.url or "").strip()
+        if url.startswith("/") and not url.startswith("//"):
+            url = POLISEN_BASE_URL + url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname in POLISEN_HOSTS:
+            return url
+        return ""

@@ -79,9 +79,21 @@ class UnitPicture(models.Model):
 
 
 class RefreshRun(models.Model):
-    """One run of ``problembild refresh``: what it read, what it recomputed, how long it took."""
+    """One run of ``problembild refresh``: what it read, what it recomputed, how long it took.
+
+    A run is ``running`` until it finishes or fails; a run whose process is gone (killed)
+    is marked ``failed`` by the next refresh on the same host.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Pågår")
+        FINISHED = "finished", _("Klar")
+        FAILED = "failed", _("Avbruten")
 
     started_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    host = models.CharField(max_length=255, blank=True, help_text="Machine the run's process ran on.")
+    pid = models.PositiveIntegerField(null=True, help_text="The run's process id on that host.")
     finished_at = models.DateTimeField(null=True)
     incidents = models.PositiveIntegerField(default=0)
     areas_recomputed = models.PositiveIntegerField(default=0)

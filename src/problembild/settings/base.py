@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "django_tables2",
+    "axes",
     "ninja",
     "problembild.core",
     "problembild.areas",
@@ -51,11 +52,29 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "problembild.core.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: refuses logins from a locked user or address.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Brute-force protection (django-axes): after AXES_FAILURE_LIMIT wrong passwords a user name is
+# locked for every address, and an address for every user name, for AXES_COOLOFF_TIME hours.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("PROBLEMBILD_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("PROBLEMBILD_LOGIN_LOCK_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/login_locked.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The access log records every login and every failed one (core.access, signals).
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "problembild.urls"
 WSGI_APPLICATION = "problembild.wsgi.application"
@@ -141,6 +160,9 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "uploads"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# The largest file the import page accepts, in MB (DATA_UPLOAD_MAX_MEMORY_SIZE does not limit
+# file uploads). Larger files are refused with a form error; import them with the command line.
+MAX_UPLOAD_MB = int(os.environ.get("PROBLEMBILD_MAX_UPLOAD_MB", "500"))
 
 # Nothing loads from outside the server: scripts, styles, images and fonts are our own.
 SECURE_CSP = {
@@ -192,3 +214,6 @@ OFFICER_RULE_CATEGORIES = [
 RESIDENTS_PER_OFFICER = int(os.environ.get("PROBLEMBILD_RESIDENTS_PER_OFFICER", "5000"))
 
 NINJA_PAGINATION_PER_PAGE = 100
+# The API's schema (/api/openapi.json) and docs (/api/docs) answer only signed-in users (session
+# or token) unless this is set (PROBLEMBILD_PUBLIC_API_SCHEMA=1).
+PUBLIC_API_SCHEMA = os.environ.get("PROBLEMBILD_PUBLIC_API_SCHEMA", "0") == "1"

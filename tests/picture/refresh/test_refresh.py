@@ -139,3 +139,103 @@ def test_sources_name_each_source_with_its_count(rosengard_data):
         == area.incidents.filter(area_match="exact").exclude(indicator="").count()
     )
     assert all(r["last"] for r in exact)
+
+
+def test_a_killed_run_is_marked_failed_by_the_next_refresh(rosengard_data):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    killed = RefreshRun.objects.create(
+        status=RefreshRun.Status.RUNNING, host=socket.gethostname(), pid=gone.pid
+    )
+    elsewhere = RefreshRun.objects.create(status=RefreshRun.Status.RUNNING, host="another-host", pid=gone.pid)
+    refresh(options=RefreshOptions(as_of=AS_OF, forecast_origins=2))
+    killed.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert killed.status == RefreshRun.Status.FAILED
+    assert elsewhere.status == RefreshRun.Status.RUNNING  # another host's process cannot be asked
+    assert RefreshRun.objects.latest("started_at").status == RefreshRun.Status.FINISHED
+
+
+def test_a_refresh_that_fails_is_marked_failed(rosengard_data, monkeypatch):
+    from problembild.picture.refresh import run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(run, "load_incidents", broken)
+    with pytest.raises(RuntimeError):
+        refresh(options=RefreshOptions(as_of=AS_OF))
+    failed = RefreshRun.objects.latest("started_at")
+    assert failed.status == RefreshRun.Status.FAILED and "disk gone" in failed.settings["error"]
+
+
+def _add_incidents(area, n, tmp_path, tag):
+    import csv
+
+    import numpy as np
+    import shapely
+
+    from problembild.incidents.importers import import_incidents
+
+    rng = np.random.default_rng(len(tag))
+    x0, y0, x1, y1 = area.shape.bounds
+    rows = []
+    while len(rows) < n:
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if shapely.contains_xy(area.shape, x, y):
+            rows.append((f"{tag}{len(rows)}", "2024-11-20T12:00:00", "Misshandel", f"{x:.1f}", f"{y:.1f}"))
+    path = tmp_path / f"{tag}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "occurred_at", "type", "x", "y"])
+        writer.writerows(rows)
+    assert import_incidents(path, source="test").added == n
+
+
+def test_new_incidents_in_one_area_recompute_that_area_and_at_most_its_neighbours(rosengard_data, tmp_path):
+    area, _, _ = rosengard_data
+    options = RefreshOptions(as_of=AS_OF, forecast_origins=2)
+    refresh(options=options)
+    before = {p.area_id: p.data for p in AreaPicture.objects.all()}
+    _add_incidents(area, 5, tmp_path, "new")
+    summary = refresh(options=options)
+    assert 1 <= summary.areas_recomputed <= 3  # Rosengård and the areas within the hot-spot grid's reach
+    after = {p.area_id: p.data for p in AreaPicture.objects.all()}
+    assert after[area.pk]["trends"] != before[area.pk]["trends"]
+    far = Area.objects.get(name="Rinkeby / Tensta")
+    assert (
+        after[far.pk]["trends"] == before[far.pk]["trends"]
+        and after[far.pk]["space"] == before[far.pk]["space"]
+    )
+
+
+def test_a_vertex_moved_at_the_end_of_a_boundary_recomputes_that_area(rosengard_data):
+    import shapely
+
+    area, _, _ = rosengard_data
+    options = RefreshOptions(as_of=AS_OF, forecast_origins=2)
+    refresh(options=options)
+    ring = (
+        list(area.shape.geoms[0].exterior.coords)
+        if area.shape.geom_type == "MultiPolygon"
+        else list(area.shape.exterior.coords)
+    )
+    ring[-2] = (ring[-2][0] + 30.0, ring[-2][1] + 30.0)  # far past the first 64 bytes of the GeoJSON
+    moved = shapely.Polygon(ring)
+    assert moved.is_valid
+    Area.objects.filter(pk=area.pk).update(geometry=shapely.to_wkb(moved))
+    summary = refresh(options=options)
+    assert summary.areas_recomputed == 1
+
+
+def test_refresh_json_prints_one_line(rosengard_data):
+    result = CliRunner().invoke(app, ["refresh", "--as-of", "2025-01-01", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert {"areas_recomputed", "areas_unchanged", "seconds"} <= set(summary)

@@ -17,8 +17,8 @@ from ..roles import AUDIT_ROLES, ROLES, has_role
 
 
 def _require_audit(request) -> None:
+    """Only auditors and administrators (the 403 handler writes the refusal to the access log)."""
     if not has_role(request.user, AUDIT_ROLES):
-        log_request(request, AccessLogEntry.Action.DENIED, object_type="core.accesslogentry")
         raise PermissionDenied(_("Endast administratörer och internrevisorer."))
 
 

@@ -157,6 +157,9 @@ class HotspotCollection(BaseModel):
 
 class RefreshRunOut(Schema):
     started_at: datetime
+    status: Literal["running", "finished", "failed"] = Field(
+        description="`failed` when the run stopped with an error or its process was killed."
+    )
     finished_at: datetime | None = Field(description="Null while running (or after a crash).")
     seconds: float | None
     incidents: int

@@ -1,4 +1,12 @@
-"""What each area's picture is computed from, as a hash: an unchanged area keeps its expensive parts."""
+"""What each area's expensive parts are computed from, as a hash: an unchanged area keeps them.
+
+The expensive parts (trends, unusual weeks, hour of week, hot spots and forecast) read the
+area's own incidents and the incidents with coordinates around it (as far as the hot-spot
+grid and its kernels reach), the area's whole boundary, the end of the data and the
+refresh settings. The fingerprint hashes exactly those: a new incident elsewhere, or an
+edit of another area, leaves it unchanged; a vertex moved anywhere on the boundary
+changes it.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +15,44 @@ import json
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max
 
+from problembild.areas.geometry import from_wkb
 from problembild.areas.models import Area
-from problembild.incidents.models import AreaMatch, Incident
 
 from .load import IncidentArrays
+from .space import SpaceSettings
 
 
-def fingerprints(settings_key: dict, data: IncidentArrays) -> dict[int, str]:
-    """A hash per area of its incidents, population, classifications and the refresh settings.
+def _digest(ids: np.ndarray) -> tuple[int, int, int]:
+    """Count, highest id and a sum of the ids (which a deletion plus an insertion also changes)."""
+    if len(ids) == 0:
+        return (0, 0, 0)
+    return (len(ids), int(ids.max()), int(ids.sum(dtype=np.int64)))
 
-    The incident part comes from the loaded arrays (count and highest id per area, of
-    all placed incidents, of the approximate matches): aggregate queries over ten
-    million rows took seconds.
-    """
+
+def fingerprints(
+    settings_key: dict, data: IncidentArrays, as_of: pd.Timestamp, space: SpaceSettings
+) -> dict[int, str]:
+    """A hash per area of what its expensive parts are computed from (see the module docstring)."""
     inside = data.area >= 0
-    per_area = pd.Series(data.id[inside]).groupby(data.area[inside]).agg(["size", "max"])
-    stats = {int(a): (int(r["size"]), int(r["max"])) for a, r in per_area.iterrows()}
-    placed = ~np.isnan(data.x)
-    around = {"n": int(placed.sum()), "last": int(data.id[placed].max()) if placed.any() else None}
-    approx = Incident.objects.filter(area_match=AreaMatch.APPROXIMATE).aggregate(
-        n=Count("id"), last=Max("id")
-    )
+    own = pd.Series(data.id[inside]).groupby(data.area[inside])
+    own_digest = {int(a): _digest(ids.to_numpy()) for a, ids in own}
+    placed = np.flatnonzero(~np.isnan(data.x))
+    order = placed[np.argsort(data.x[placed], kind="stable")]
+    xs = data.x[order]
+    margin = space.buffer + 6 * space.bandwidth
+    key = json.dumps({**settings_key, "end_of_data": as_of.isoformat()}, sort_keys=True, default=str)
     out = {}
-    key = json.dumps(settings_key, sort_keys=True)
-    for area in Area.objects.all().prefetch_related("population", "classifications"):
-        pops = sorted((p.year, p.residents, p.synthetic) for p in area.population.all())
-        cats = sorted((c.round_id, c.category) for c in area.classifications.all())
-        payload = json.dumps(
-            [key, stats.get(area.pk), around, approx, pops, cats, area.geojson[:64]], default=str
-        )
-        out[area.pk] = hashlib.sha256(payload.encode()).hexdigest()
+    for pk, geometry in Area.objects.order_by("pk").values_list("pk", "geometry"):
+        around = (0, 0, 0)
+        if geometry:
+            x0, y0, x1, y1 = from_wkb(geometry).bounds
+            near = order[np.searchsorted(xs, x0 - margin) : np.searchsorted(xs, x1 + margin, side="right")]
+            yy = data.y[near]
+            around = _digest(data.id[near[(yy >= y0 - margin) & (yy <= y1 + margin)]])
+        digest = hashlib.sha256()
+        digest.update(key.encode())
+        digest.update(json.dumps([own_digest.get(pk, (0, 0, 0)), around]).encode())
+        digest.update(bytes(geometry) if geometry else b"")
+        out[pk] = digest.hexdigest()
     return out

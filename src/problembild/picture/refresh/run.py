@@ -6,6 +6,8 @@ units. Each stage is a module of this package; this one only passes their result
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -100,8 +102,44 @@ def refresh(
     recomputes everything.
     """
     options = options or RefreshOptions()
+    abandon_dead_runs()
     clock = _Clock()
-    run = RefreshRun.objects.create(settings=plain(options.key()))
+    run = RefreshRun.objects.create(settings=plain(options.key()), host=socket.gethostname(), pid=os.getpid())
+    try:
+        return _refresh(run, options, clock, full=full, progress=progress)
+    except BaseException as exc:
+        RefreshRun.objects.filter(pk=run.pk).update(
+            status=RefreshRun.Status.FAILED, settings={**run.settings, "error": repr(exc)[:2000]}
+        )
+        raise
+
+
+def abandon_dead_runs() -> int:
+    """Mark as failed the runs still "running" whose process on this host is gone (killed)."""
+    host = socket.gethostname()
+    dead = [
+        pk
+        for pk, pid in RefreshRun.objects.filter(status=RefreshRun.Status.RUNNING, host=host).values_list(
+            "pk", "pid"
+        )
+        if pid is None or not _alive(pid)
+    ]
+    return RefreshRun.objects.filter(pk__in=dead).update(status=RefreshRun.Status.FAILED)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _refresh(
+    run: RefreshRun, options: RefreshOptions, clock: _Clock, *, full: bool, progress: ProgressCallback | None
+) -> RefreshSummary:
     tick = progress or (lambda step, done, total: None)
 
     with clock.stage("load"):
@@ -110,7 +148,7 @@ def refresh(
     as_of = end_of_data(data, options.as_of)
     areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
     population = latest_population()
-    prints = fingerprints(options.key(), data)
+    prints = fingerprints(options.key(), data, as_of, options.space_settings())
     reused = _reusable(prints, full)
 
     # The hot spots and forecasts of the areas to recompute are the expensive part: they
@@ -237,6 +275,7 @@ def _finish(run: RefreshRun, summary: RefreshSummary, clock: _Clock, options: Re
     summary.seconds = time.perf_counter() - clock.started
     summary.timings = {k: round(v, 3) for k, v in clock.timings.items()}
     run.finished_at = timezone.now()
+    run.status = RefreshRun.Status.FINISHED
     run.incidents = summary.incidents
     run.areas_recomputed = summary.areas_recomputed
     run.areas_unchanged = summary.areas_unchanged

@@ -21,6 +21,7 @@ from problembild.analysis.grid import Grid
 from problembild.analysis.hotspots import gi_star, gi_star_labels
 from problembild.analysis.metrics import n_flagged, top_cells
 from problembild.analysis.spatial import to_wgs84
+from problembild.core.processes import exit_with_parent
 
 from ..document import Backtest, ForecastCell, ForecastPart, HotCell, SpacePart, Window, plain
 from ..document import Grid as GridPart
@@ -205,11 +206,13 @@ def space_tasks(
 WORKER_NICENESS = 10
 
 
-def _yield_cpu() -> None:
+def _start_worker() -> None:
+    """Worker initializer: yield the CPU to the caller's own work, and die with the caller."""
     import os
 
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
+    exit_with_parent()
 
 
 def _one(task: tuple) -> SpacePart:
@@ -253,7 +256,7 @@ class SpaceJobs:
 
             workers = min(os.cpu_count() or 2, len(self.tasks))
             self._pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_yield_cpu
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
             )
             # Largest first, so that no big area is left running alone at the end.
             order = sorted(self.tasks, key=lambda task: -len(task[2].x))

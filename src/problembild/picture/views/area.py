@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count, Max
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 
 from problembild.areas.models import Area
 from problembild.core.access import log_request
 from problembild.core.cache import cached_fragment, data_stamp
-from problembild.core.exports import export_table
+from problembild.core.exports import export_reason, export_table
 from problembild.core.models import AccessLogEntry
 from problembild.incidents.choices import indicator_choices
 from problembild.incidents.models import AreaMatch, Incident
@@ -21,6 +22,7 @@ from ..document import AreaDocument
 from ..models import AreaPicture
 from ..reading import area_document
 from ..tables import BacktestTable, IndicatorRow, KeyFiguresTable, MonthlyTable
+from .unit import crumbs
 
 #: The area's exports (``?table=``): the key figures (default) or the monthly counts.
 EXPORT_TABLES = ("key", "monthly")
@@ -52,6 +54,25 @@ def _charts(doc: AreaDocument | None) -> dict:
         "labels": dict(indicator_choices()),
         "unusual_weeks": stored["unusual_weeks"],
     }
+
+
+def hour_of_week_tables(doc: AreaDocument | None) -> list[dict]:
+    """The hour-of-week heat map's figures as tables: per indicator, a row of 24 hourly counts per weekday."""
+    if doc is None:
+        return []
+    tables = []
+    for code, label in indicator_choices():
+        grid = doc.hour_of_week.get(code)
+        if not grid:
+            continue
+        tables.append(
+            {
+                "code": code,
+                "label": label,
+                "rows": [(WEEKDAYS[day], counts) for day, counts in enumerate(grid)],
+            }
+        )
+    return tables
 
 
 def _area_context(request, panel_id: int, *, area: Area | None = None) -> dict:
@@ -108,6 +129,8 @@ def area_detail(request, panel_id: int):
             monthly=MonthlyTable(doc.series if doc else {}),
             backtest=BacktestTable(forecast.backtest if forecast else []),
             indicators=indicator_choices(),
+            hour_tables=hour_of_week_tables(doc),
+            hours=[f"{h:02d}" for h in range(24)],
             tile_url=settings.TILE_URL,
         )
         return render_to_string("picture/_area_body.html", context), {}
@@ -115,12 +138,31 @@ def area_detail(request, panel_id: int):
     parts = {"area": area.pk, "named": named, "tiles": settings.TILE_URL}
     body = cached_fragment("area", parts, render_body, stamp=stamp)
     log_request(request, AccessLogEntry.Action.VIEW, obj=area)
-    return render(request, "picture/area.html", {"area": area, "area_body": body.html})
+    # The breadcrumbs depend on who asks (a link only to units the user may open), so they
+    # are rendered here, per request, and not in the cached body.
+    units = [*area.org_unit.ancestors(), area.org_unit]
+    units = [u for u in units if u.kind != u.Kind.NATION]
+    return render(
+        request,
+        "picture/area.html",
+        {"area": area, "area_body": body.html, "crumbs": crumbs(request.user, units)},
+    )
 
 
 def area_print(request, panel_id: int):
-    """The area's problem picture as a print-ready page (print or save as PDF in the browser)."""
-    context = _area_context(request, panel_id)
+    """The area's problem picture as a print-ready page (print or save as PDF in the browser).
+
+    Printing takes the figures out of the system: it is an export, asked for and logged like one.
+    """
+    area = Area.objects.get_for_user(request.user, panel_id=panel_id)
+    why = export_reason(
+        request,
+        title=_("%(area)s – lokal problembild") % {"area": area.name},
+        action=_("Visa utskriftsvänlig sida"),
+    )
+    if isinstance(why, HttpResponse):
+        return why
+    context = _area_context(request, panel_id, area=area)
     forecast = context["forecast"]
     context.update(
         key_figures=key_figures(context["doc"], sequence=PRINT_COLUMNS, exclude=_others(PRINT_COLUMNS)),
@@ -134,8 +176,8 @@ def area_print(request, panel_id: int):
         AccessLogEntry.Action.EXPORT,
         obj=context["area"],
         object_repr=f"{context['area']} (print)",
-        reason=request.GET.get("reason", ""),
-        recipient=request.GET.get("recipient", ""),
+        reason=why.reason,
+        recipient=why.recipient,
     )
     return render(request, "picture/area_print.html", context)
 
