@@ -1,8 +1,12 @@
-"""Stage *counts*: incidents per area and per municipality, indicator and period.
+"""Stage *counts*: incidents per area and per municipality, indicator and complete period.
 
 Only exact matches (incidents inside a boundary) count in an area; the municipality
 totals, for the areas' shares and the "rest of the municipality", count every placed
 incident around the areas. Local time is converted once for all periods.
+
+Only **complete** periods are counted: a period ends at or before the end of the data
+(``as_of``) and starts at or after the day the data begin. A half-month at either end
+would otherwise be compared with whole months, and marked as a fall it is not.
 """
 
 from __future__ import annotations
@@ -54,14 +58,18 @@ def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp
     # Only the columns the counts need, not a copy of every array.
     in_area = InArea(data.area[inside], data.indicator[inside], local[inside])
     frame = incident_frame(in_area.area, in_area.indicator, in_area.local)
-    first = in_area.local.min() if len(in_area.local) else (as_of - pd.DateOffset(years=1)).tz_localize(None)
-    last = (as_of - pd.Timedelta(seconds=1)).tz_localize(None)
+    end = as_of.tz_localize(None)
+    if len(in_area.local):
+        start = in_area.local.min()
+        # How late the first incident may come and the data still cover their first period.
+        days = max((end - start) / pd.Timedelta(days=1), 1.0)
+        slack = pd.Timedelta(days=3 * days / len(in_area.local))
+    else:
+        start, slack = (as_of - pd.DateOffset(years=1)).tz_localize(None), pd.Timedelta(0)
+    spans = {p: complete_span(start, as_of, p, slack=slack) for p in PERIODS_STORED}
     keys = pd.Index([a.pk for a in areas], name="area_id")
     area_counts = {
-        period: indicators.count_table(
-            frame, period=period, by=("area_id",), first=first, last=last, keys=keys
-        )
-        for period in PERIODS_STORED
+        period: _count(frame, period, spans[period], by="area_id", keys=keys) for period in PERIODS_STORED
     }
     del frame
     muni = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id}).codes_at(data.x, data.y)
@@ -73,8 +81,54 @@ def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp
             "occurred_at": local[near],
         }
     )
-    muni_counts = {
-        p: indicators.count_table(mframe, period=p, by=("municipality",), first=first, last=last)
-        for p in MUNICIPALITY_PERIODS
-    }
+    muni_counts = {p: _count(mframe, p, spans[p], by="municipality") for p in MUNICIPALITY_PERIODS}
     return Counts(area=area_counts, municipality=muni_counts, inside=in_area)
+
+
+def complete_span(
+    start: pd.Timestamp, as_of: pd.Timestamp, period: str, *, slack: pd.Timedelta | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last instant (naive local time) of the complete periods of the data, or None.
+
+    ``start`` is the first incident (local, naive). The period containing it counts when
+    the incident comes within ``slack`` of the period's start: the refresh allows three
+    mean gaps between incidents, so data that begin on the 1st with a quiet first day still
+    have their first month, while a feed that begins on the 26th does not. ``as_of``
+    (aware) is the end of the data, exclusive: the period containing it counts only if it
+    ends there, that is, if ``as_of`` is a period start.
+    """
+    first = periods.period_start(pd.Timestamp(start), period)
+    if pd.Timestamp(start) - first > (
+        slack if slack is not None else pd.Timedelta(0)
+    ):  # the data begin inside this period: begin with the next one
+        first = first + pd.Timedelta(days=float(periods.period_days([first], period)[0]))
+    end = periods.period_start(as_of.tz_localize(None), period)  # the end of the last complete period
+    if end <= first:
+        return None
+    return first, end - pd.Timedelta(seconds=1)
+
+
+def _count(
+    frame: pd.DataFrame,
+    period: str,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None,
+    *,
+    by: str,
+    keys: pd.Index | None = None,
+) -> pd.DataFrame:
+    """``count_table`` over the complete periods (an empty table when there is none)."""
+    if span is None:
+        return _empty(by)
+    first, last = span
+    return indicators.count_table(frame, period=period, by=(by,), first=first, last=last, keys=keys)
+
+
+def _empty(by: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            by: pd.Series(dtype="int64" if by == "area_id" else object),
+            "indicator": pd.Categorical([], categories=list(INDICATOR_CODES)),
+            "period_start": pd.Series(dtype="datetime64[us]"),
+            "count": pd.Series(dtype="int64"),
+        }
+    )
