@@ -115,6 +115,11 @@ class AreaQuerySet(models.QuerySet):
         )
 
 
+# Real figures before synthetic ones, then the newest year: a newer synthetic estimate never
+# replaces a published figure (issue 10, item 7). Every reader of "the" population uses this.
+PREFERRED_POPULATION_ORDER = ("synthetic", "-year")
+
+
 class Area(models.Model):
     """A police-defined vulnerable area; ``panel_id`` is stable across list years."""
 
@@ -174,7 +179,8 @@ class Area(models.Model):
         return list(self.classifications.select_related("round").order_by("round__year"))
 
     def latest_population(self) -> Population | None:
-        return self.population.order_by("-year").first()
+        """The figure rates are built on: the latest real one, else the latest synthetic."""
+        return self.population.order_by(*PREFERRED_POPULATION_ORDER).first()
 
     @property
     def name_aliases(self) -> list[str]:

@@ -22,7 +22,7 @@ from problembild.analysis.officers import officer_requirement
 from problembild.analysis.ratetest import poisson_rate_test
 from problembild.analysis.trend import fit_trend
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
-from problembild.areas.models import Area, Population
+from problembild.areas.models import Area
 from problembild.incidents.models import AreaMatch, Incident
 
 from ..document import (
@@ -168,13 +168,6 @@ def sources(data: IncidentArrays, names: list[str]) -> dict[int, Sources]:
     }
 
 
-def synthetic_population_only() -> set[int]:
-    """Areas whose population figures are all synthetic (they are marked so)."""
-    synthetic = set(Population.objects.filter(synthetic=True).values_list("area_id", flat=True))
-    real = set(Population.objects.filter(synthetic=False).values_list("area_id", flat=True))
-    return synthetic - real
-
-
 def month_figures(changes: pd.DataFrame, residents: int | None) -> dict[str, MonthFigures]:
     """The latest month of each indicator against the month before and a year before."""
     if not len(changes):
@@ -285,7 +278,9 @@ def officer_rule(inputs: AreaInputs) -> OfficerRule | None:
     return OfficerRule.model_validate(plain(req.iloc[0].to_dict()))
 
 
-def compared_parts(inputs: AreaInputs, counts: Counts, stats: WindowStats, synthetic_only: bool) -> dict:
+def compared_parts(
+    inputs: AreaInputs, counts: Counts, stats: WindowStats, synthetic_population: bool
+) -> dict:
     """The members of an area's document that depend on every area (keyword arguments)."""
     changes = (
         change_table(inputs.monthly, "month", keys=("area_id", "indicator"))
@@ -296,7 +291,7 @@ def compared_parts(inputs: AreaInputs, counts: Counts, stats: WindowStats, synth
     need = stats.need.loc[inputs.area.pk] if inputs.area.pk in getattr(stats.need, "index", []) else None
     return {
         "residents": inputs.residents,
-        "population_synthetic": synthetic_only,
+        "population_synthetic": synthetic_population,
         "category": inputs.category,
         "key_figures": month_figures(changes, inputs.residents),
         "year_figures": year,
@@ -332,7 +327,6 @@ __all__ = [
     "compared_parts",
     "hours_of_week",
     "sources",
-    "synthetic_population_only",
     "trends",
     "unusual_weeks",
 ]

@@ -21,7 +21,7 @@ import pandas as pd
 from django.db import connection
 
 from problembild.analysis.vocabulary import INDICATOR_CODES, LOCAL_TIMEZONE
-from problembild.areas.models import Area
+from problembild.areas.models import PREFERRED_POPULATION_ORDER, Population
 from problembild.core.db import sql_literal
 from problembild.incidents.models import Incident
 
@@ -220,13 +220,17 @@ def end_of_data(data: IncidentArrays, as_of: date | None) -> pd.Timestamp:
     return min(now, last.normalize() + pd.Timedelta(days=1))
 
 
-def latest_population() -> pd.Series:
-    """Latest residents per area (synthetic figures included, flagged in the documents)."""
-    rows = {}
-    for area_id, _year, residents in (
-        Area.objects.filter(population__isnull=False)
-        .values_list("pk", "population__year", "population__residents")
-        .order_by("pk", "population__year")
-    ):
-        rows[area_id] = residents
-    return pd.Series(rows, dtype=float, name="residents")
+def latest_population() -> tuple[pd.Series, set[int]]:
+    """Residents per area and the areas whose figure is synthetic.
+
+    Each area's latest **real** figure when it has one (a newer synthetic figure does not
+    replace a real one); otherwise its latest synthetic figure, and the area is returned
+    among the synthetic ones so that every rate, need index and rank built on it is marked.
+    """
+    chosen: dict[int, tuple[int, bool]] = {}
+    for area_id, residents, synthetic in Population.objects.order_by(
+        "area_id", *PREFERRED_POPULATION_ORDER
+    ).values_list("area_id", "residents", "synthetic"):
+        chosen.setdefault(area_id, (residents, synthetic))  # the first row is the preferred one
+    residents = pd.Series({a: r for a, (r, _) in chosen.items()}, dtype=float, name="residents")
+    return residents, {a for a, (_, synthetic) in chosen.items() if synthetic}

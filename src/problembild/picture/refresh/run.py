@@ -147,7 +147,7 @@ def _refresh(
         data = load_incidents(names)
     as_of = end_of_data(data, options.as_of)
     areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
-    population = latest_population()
+    population, synthetic_population = latest_population()
     prints = fingerprints(options.key(), data, as_of, options.space_settings())
     reused = _reusable(prints, full)
 
@@ -179,6 +179,7 @@ def _refresh(
             counts,
             stats,
             population=population,
+            synthetic_population=synthetic_population,
             hours=hours,
             reused=reused,
             summary=summary,
@@ -223,13 +224,13 @@ def _area_parts(
     stats: WindowStats,
     *,
     population: pd.Series,
+    synthetic_population: set[int],
     hours: dict,
     reused: dict[int, AreaDocument],
     summary: RefreshSummary,
     clock: _Clock,
 ) -> dict[int, tuple[dict, dict]]:
     """Every area's expensive parts (reused or new, but the space part) and compared parts."""
-    synthetic_only = documents.synthetic_population_only()
     week = counts.area["week"]
     parts = {}
     for area in areas:
@@ -254,7 +255,7 @@ def _area_parts(
             category=stats.category_of.get(area.pk),
         )
         with clock.stage("comparisons"):
-            compared = documents.compared_parts(inputs, counts, stats, area.pk in synthetic_only)
+            compared = documents.compared_parts(inputs, counts, stats, area.pk in synthetic_population)
         parts[area.pk] = (expensive, compared)
     return parts
 

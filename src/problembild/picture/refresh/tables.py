@@ -93,7 +93,7 @@ class WindowStats:
     window: list  # month starts (numpy datetime64), oldest first
     need: pd.DataFrame  # need_index's table indexed by area id
     ranks: dict[str, pd.DataFrame]  # indicator -> rank table indexed by area id
-    category_mean: pd.Series  # (category, indicator) -> mean rate per 1,000
+    category_mean: pd.Series  # (category, indicator) -> the category's rate per 1,000 (population-weighted)
     category_of: dict[int, str | None]
 
 
@@ -116,9 +116,9 @@ def window_stats(
         ranks[str(code)] = indicators.rank(
             s, groups=pd.Series({k: category_of.get(k) or "" for k in s.index})
         )
-    category_mean = (
-        rates_win.assign(category=rates_win["area_id"].map(category_of))
-        .groupby(["category", "indicator"], observed=True)["rate"]
-        .mean()
-    )
+    # The category's rate: its areas' incidents per 1,000 of their residents together (a mean of
+    # the areas' rates would weigh an area of 2,000 residents like one of 30,000).
+    known = rates_win[rates_win["rate_available"]].assign(category=lambda f: f["area_id"].map(category_of))
+    summed = known.groupby(["category", "indicator"], observed=True)[["count", "residents"]].sum()
+    category_mean = summed["count"] / summed["residents"] * 1000
     return WindowStats(window, need_table, ranks, category_mean, category_of)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from problembild.areas.choices import CATEGORY_COLOURS
 from problembild.areas.history import classification_matrix, round_changes
-from problembild.areas.models import Area, AssessmentRound, Population
+from problembild.areas.models import PREFERRED_POPULATION_ORDER, Area, AssessmentRound, Population
 from problembild.core.access import log_request
 from problembild.core.cache import cached_fragment, data_stamp
 from problembild.core.exports import export_table
@@ -35,7 +35,9 @@ def overview_table(filters: OverviewFilterSet) -> OverviewTable:
     areas = list(
         filters.qs.with_current_category()
         .select_related("org_unit__parent__parent", "municipality")
-        .prefetch_related(Prefetch("population", queryset=Population.objects.order_by("-year")))
+        .prefetch_related(
+            Prefetch("population", queryset=Population.objects.order_by(*PREFERRED_POPULATION_ORDER))
+        )
         .order_by("name")
     )
     years = list(AssessmentRound.objects.order_by("year").values_list("year", flat=True))
