@@ -108,8 +108,14 @@ class YearFigures(Part):
     count: int = Field(description="Incidents in the last twelve months.")
     rate: Number = Field(None, description="Per 1,000 residents; null when the population is unknown.")
     previous: Count = Field(None, description="Incidents in the twelve months before.")
-    p_value: Number = Field(None, description="Exact Poisson test of the change.")
-    mark: str = Field("", description="↑/↓ when the change is significant (p < 0.05).")
+    p_value: Number = Field(
+        None, description="Test of the change (exact Poisson; overdispersion-aware where the series is)."
+    )
+    mark: str = Field(
+        "",
+        description="↑/↓ when the change is significant as a single test (p < 0.05); pages show it only "
+        "where it survives false-discovery-rate control over the page (q < 0.05).",
+    )
 
 
 class MonthFigures(Part):

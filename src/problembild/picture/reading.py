@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .document import AreaDocument, MonthlySeries, OfficerRule, YearFigures
+from .marks import Mark, page_marks
 from .models import AreaPicture, IndicatorValue
 
 
@@ -40,7 +41,8 @@ class OverviewFigures:
     rate: float | None = None
     previous: int | None = None
     p_value: float | None = None
-    mark: str = ""
+    q_value: float | None = None  # over the areas shown together (see marks.py)
+    mark: str = ""  # ↑/↓ only where q < 0.05
     need_index: float | None = None
     spark: list[int] = field(default_factory=list)
     spark_from: date | None = None
@@ -56,16 +58,21 @@ class OverviewFigures:
         return None
 
     @property
+    def significance(self) -> Mark:
+        return Mark(self.mark, self.p_value, self.q_value)
+
+    @property
     def required_officers(self) -> int | None:
         return self.officer_rule.required if self.officer_rule else None
 
 
 def overview_figures(area_ids: list[int], indicator: str, period: str) -> dict[int, OverviewFigures]:
-    """Per area: count, rate, comparison with last year (mark, p), need index, sparkline.
+    """Per area: count, rate, comparison with last year (mark, p, q), need index, sparkline.
 
     ``period`` is ``12m`` (the last twelve months, from the documents) or ``month``,
     ``quarter``, ``year`` (the latest stored period of that length). Reads only the
-    members the tables need, not whole documents.
+    members the tables need, not whole documents. ``area_ids`` are the areas one page shows
+    together: the q-values and marks control the false discovery rate over them.
     """
     out = {a: OverviewFigures() for a in area_ids}
     rows = AreaPicture.objects.filter(area_id__in=area_ids).values(
@@ -90,6 +97,9 @@ def overview_figures(area_ids: list[int], indicator: str, period: str) -> dict[i
                 fig.p_value, fig.mark = year.p_value, year.mark or ""
     if period != "12m":
         _latest_values(out, area_ids, indicator, period)
+    figures = list(out.values())
+    for fig, mark in zip(figures, page_marks((f.mark, f.p_value) for f in figures), strict=True):
+        fig.q_value, fig.mark = mark.q_value, mark.shown
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import django_tables2 as tables
@@ -20,6 +20,7 @@ from problembild.core.tables import DASH, NumberColumn, Table, muted, num
 from problembild.incidents.choices import INDICATOR_CHOICES, indicator_label
 
 from .document import Backtest, IndicatorFigures, MonthlySeries
+from .marks import Mark, page_marks
 from .reading import OverviewFigures
 
 
@@ -50,10 +51,18 @@ def _sort(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _mark(mark: str, p_value: float | None) -> SafeString:
-    if not mark:
+def _mark(mark: Mark) -> SafeString:
+    """The mark after a figure: the direction where the page's FDR control keeps it, p and q on hover."""
+    if not mark.shown:
         return mark_safe("")
-    return format_html(' <span class="mark" title="p = {}">{}</span>', floatformat(p_value, 4), mark)
+    return format_html(' <span class="mark" title="{}">{}</span>', _mark_title(mark), mark.shown)
+
+
+def _mark_title(mark: Mark) -> str:
+    return _("p = %(p)s, q = %(q)s (falsk upptäcktsandel kontrollerad över sidan)") % {
+        "p": floatformat(mark.p_value, 4),
+        "q": floatformat(mark.q_value, 4),
+    }
 
 
 class CategoryColumn(tables.Column):
@@ -91,23 +100,20 @@ class SparklineColumn(tables.Column):
 
 
 class MarkColumn(tables.Column):
-    """↑/↓ when a change is significant, with its p-value on hover; exported as the mark."""
+    """↑/↓ where a change survives the page's FDR control (marks.py), p and q on hover; exported as the mark."""
 
-    def __init__(self, *args: Any, p_value: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("attrs", num())
+        kwargs.setdefault("empty_values", ())
         super().__init__(*args, **kwargs)
-        self.p_value = tables.A(p_value)
 
-    def render(self, value: str, record: Any) -> SafeString:
-        p = self.p_value.resolve(record, quiet=True)
-        return format_html(
-            '<span class="mark" title="{}">{}</span>',
-            _("Signifikant (p = %(p)s)") % {"p": floatformat(p, 3)},
-            value,
-        )
+    def render(self, value: Mark | None) -> SafeString:
+        if value is None or not value.shown:
+            return mark_safe("")
+        return format_html('<span class="mark" title="{}">{}</span>', _mark_title(value), value.shown)
 
-    def value(self, value: str) -> str:
-        return value
+    def value(self, value: Mark | None) -> str:
+        return value.shown if value is not None else ""
 
 
 # --- the overview -----------------------------------------------------------------------
@@ -154,8 +160,9 @@ class OverviewTable(Table):
         verbose_name=gettext_lazy("Mot året innan"),
         attrs=num(**{"data-sort": lambda record: _sort(record.fig.change)}),
     )
-    mark = MarkColumn(accessor="fig__mark", p_value="fig__p_value", verbose_name=gettext_lazy("Signifikant"))
+    mark = MarkColumn(accessor="fig__significance", verbose_name=gettext_lazy("Signifikant"))
     p_value = NumberColumn(accessor="fig__p_value", verbose_name=gettext_lazy("p-värde"), digits=3)
+    q_value = NumberColumn(accessor="fig__q_value", verbose_name=gettext_lazy("q-värde"), digits=3)
     spark = SparklineColumn(accessor="fig__spark", verbose_name=gettext_lazy("Månader (24)"))
     need_index = NumberColumn(
         accessor="fig__need_index",
@@ -227,10 +234,32 @@ class IndicatorRow:
 
     label: str
     figures: IndicatorFigures
+    marks: dict[str, Mark] = field(default_factory=dict)  # KEY_COMPARISONS key -> mark
 
     @property
     def code(self) -> str:
         return self.figures.code
+
+
+def _no_test() -> tuple[str, None]:
+    return "", None
+
+
+#: The comparisons the key figures mark, as (stored direction, p-value) of an indicator's figures.
+KEY_COMPARISONS = {
+    "year": lambda f: (f.year.mark, f.year.p_value) if f.year else _no_test(),
+    "previous_month": lambda f: (f.month.previous_mark, f.month.previous_p) if f.month else _no_test(),
+    "last_year_month": lambda f: (f.month.last_year_mark, f.month.last_year_p) if f.month else _no_test(),
+    "trend": lambda f: (f.trend.mark, f.trend.p_value) if f.trend and f.trend.status == "ok" else _no_test(),
+}
+
+
+def indicator_rows(figures: list[tuple[str, IndicatorFigures]]) -> list[IndicatorRow]:
+    """The key figures' rows, their marks controlled for the false discovery rate over the
+    whole table (every comparison of every indicator: one page's family of tests)."""
+    tests = [compare(f) for _, f in figures for compare in KEY_COMPARISONS.values()]
+    marks = iter(page_marks(tests))
+    return [IndicatorRow(label, f, {key: next(marks) for key in KEY_COMPARISONS}) for label, f in figures]
 
 
 class KeyFiguresTable(Table):
@@ -252,12 +281,9 @@ class KeyFiguresTable(Table):
     previous_12m = NumberColumn(
         accessor="figures__year__previous", verbose_name=gettext_lazy("Antal 12 mån året innan")
     )
-    mark_12m = MarkColumn(
-        accessor="figures__year__mark",
-        p_value="figures__year__p_value",
-        verbose_name=gettext_lazy("Signifikant"),
-    )
+    mark_12m = MarkColumn(accessor="marks__year", verbose_name=gettext_lazy("Signifikant"))
     p_12m = NumberColumn(accessor="figures__year__p_value", verbose_name=gettext_lazy("p-värde"), digits=3)
+    q_12m = NumberColumn(accessor="marks__year__q_value", verbose_name=gettext_lazy("q-värde"), digits=3)
     month = tables.Column(
         accessor="figures__month__period", verbose_name=gettext_lazy("Senaste månad"), attrs=num()
     )
@@ -298,21 +324,21 @@ class KeyFiguresTable(Table):
 
     def render_previous_month(self, record: IndicatorRow) -> SafeString:
         month = record.figures.month
-        return format_html("{}{}", month.previous, _mark(month.previous_mark, month.previous_p))
+        return format_html("{}{}", month.previous, _mark(record.marks["previous_month"]))
 
     def value_previous_month(self, value: int) -> int:
         return value
 
     def render_last_year_month(self, record: IndicatorRow) -> SafeString:
         month = record.figures.month
-        return format_html("{}{}", month.last_year, _mark(month.last_year_mark, month.last_year_p))
+        return format_html("{}{}", month.last_year, _mark(record.marks["last_year_month"]))
 
     def value_last_year_month(self, value: int) -> int:
         return value
 
-    def render_trend(self, value) -> SafeString:
+    def render_trend(self, value, record: IndicatorRow) -> SafeString:
         if value is not None and value.status == "ok":
-            mark = format_html(' <span class="mark">{}</span>', value.mark) if value.mark else ""
+            mark = _mark(record.marks["trend"])
             return format_html(
                 "×{} ({}–{}){}",
                 floatformat(value.rate_ratio, 2),
@@ -433,8 +459,7 @@ class UnitAreasTable(Table):
         attrs = {"class": "data sortable", "id": "unit-areas"}
 
     def render_previous(self, record: UnitRow) -> SafeString:
-        mark = format_html(' <span class="mark">{}</span>', record.fig.mark) if record.fig.mark else ""
-        return format_html("{}{}", record.fig.previous, mark)
+        return format_html("{}{}", record.fig.previous, _mark(record.fig.significance))
 
     def value_previous(self, value: int) -> int:
         return value

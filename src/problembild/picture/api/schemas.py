@@ -37,7 +37,11 @@ class IndicatorValueOut(Schema):
     last_year: int | None = Field(description="Count of the same period a year before.")
     p_previous: float | None = Field(description="Exact Poisson test p-value of the change vs. `previous`.")
     p_last_year: float | None = Field(description="Exact Poisson test p-value of the change vs. `last_year`.")
-    mark: str = Field(description="↑/↓ when the change versus last year is significant, else empty.")
+    mark: str = Field(
+        description="↑/↓ when the change versus last year is significant as a single test (p < 0.05), "
+        "else empty. Not adjusted for multiplicity: adjust over the rows you compare (pages use "
+        "Benjamini–Hochberg over what they show)."
+    )
     share_of_municipality: float | None = Field(description="The area's share of the municipality's count.")
 
     @staticmethod

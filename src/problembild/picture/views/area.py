@@ -21,19 +21,19 @@ from problembild.incidents.models import AreaMatch, Incident
 from ..document import AreaDocument
 from ..models import AreaPicture
 from ..reading import area_document
-from ..tables import BacktestTable, IndicatorRow, KeyFiguresTable, MonthlyTable
+from ..tables import BacktestTable, KeyFiguresTable, MonthlyTable, indicator_rows
 from .unit import crumbs
 
 #: The area's exports (``?table=``): the key figures (default) or the monthly counts.
 EXPORT_TABLES = ("key", "monthly")
 #: Columns of the key figures on the print page (the page's others do not fit on paper).
-PRINT_COLUMNS = ("indicator", "count_12m", "rate_12m", "previous_12m", "mark_12m", "p_12m", "trend")
+PRINT_COLUMNS = ("indicator", "count_12m", "rate_12m", "previous_12m", "mark_12m", "p_12m", "q_12m", "trend")
 
 
 def key_figures(doc: AreaDocument | None, **kwargs) -> KeyFiguresTable:
     """The key figures table of ``doc``: one row per indicator (``all`` first)."""
-    rows = [IndicatorRow(label, doc.indicator(code)) for code, label in indicator_choices()] if doc else []
-    return KeyFiguresTable(rows, **kwargs)
+    figures = [(label, doc.indicator(code)) for code, label in indicator_choices()] if doc else []
+    return KeyFiguresTable(indicator_rows(figures), **kwargs)
 
 
 def _charts(doc: AreaDocument | None) -> dict:
