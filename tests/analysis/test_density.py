@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn import neighbors
 
 from problembild.analysis.density import KernelLattice, kde_grid
 from problembild.analysis.grid import Grid
@@ -15,7 +16,6 @@ CELL = 20.0
 
 def _exact(x, y, grid, h, weights=None):
     """exp(score_samples) of scikit-learn's exact Gaussian KDE at the cell centres."""
-    neighbors = pytest.importorskip("sklearn.neighbors")
     xc, yc = grid.centres()
     xx, yy = np.meshgrid(xc, yc)
     kde = neighbors.KernelDensity(kernel="gaussian", bandwidth=h)

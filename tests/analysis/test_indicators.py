@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+from esda.smoothing import Empirical_Bayes
+from scipy import stats
+from statsmodels.stats.rates import confint_poisson
 
-from problembild.analysis.indicators import count_table, rank, rates, shares
+from problembild.analysis.indicators import (
+    count_table,
+    group_rates,
+    rank,
+    rate_intervals,
+    rates,
+    shares,
+    shrunk_rates,
+)
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
 
 T = pd.Timestamp
@@ -252,3 +265,122 @@ def test_count_table_equals_a_plain_groupby(seed):
     assert got["indicator"].tolist() == want["indicator"].tolist()
     assert (got["period_start"].to_numpy() == want["period_start"].to_numpy()).all()
     assert got["count"].tolist() == want["count"].tolist()
+
+
+# --------------------------------------------------------------------------- small-area rates
+
+
+def test_rate_intervals_are_statsmodels_exact_poisson_intervals():
+    counts = pd.Series([0, 1, 5, 40, 7], index=[11, 12, 13, 14, 15])
+    residents = pd.Series({11: 2000, 12: 1500, 13: 2000, 14: 30000, 15: 0})
+    out = rate_intervals(counts, residents)
+    assert list(out.columns) == ["count", "residents", "rate", "rate_low", "rate_high"]
+    assert out.index.tolist() == [11, 12, 13, 14, 15]
+    for key in (11, 12, 13, 14):
+        low, high = confint_poisson(counts[key], residents[key], method="exact-c")
+        row = out.loc[key]
+        assert row["rate"] == pytest.approx(counts[key] / residents[key] * 1000)
+        assert (row["rate_low"], row["rate_high"]) == pytest.approx((low * 1000, high * 1000), rel=1e-9)
+    # By hand: no events in 2,000 residents, 95 %: upper -ln(0.025) = 3.689 events.
+    assert out.loc[11, "rate_high"] == pytest.approx(-math.log(0.025) / 2000 * 1000, rel=1e-9)
+    assert out.loc[15, ["rate", "rate_low", "rate_high"]].isna().all()  # no residents
+    wider = rate_intervals(counts, residents, level=0.99)
+    assert (wider["rate_high"] > out["rate_high"]).loc[[11, 12, 13, 14]].all()
+
+
+def test_shrunk_rates_are_esdas_empirical_bayes_and_the_poisson_gamma_posterior():
+    rng = np.random.default_rng(1)
+    residents = rng.integers(1500, 40000, 59).astype(float)
+    counts = rng.poisson(rng.gamma(5, 0.004 / 5, 59) * residents)
+    out = shrunk_rates(pd.Series(counts), pd.Series(residents))
+    np.testing.assert_allclose(
+        out["shrunk_rate"], Empirical_Bayes(counts, residents).r.ravel() * 1000, rtol=1e-10
+    )
+    m, variance = out.attrs["prior_mean"] / 1000, out.attrs["prior_variance"] / 1e6
+    assert m == pytest.approx(counts.sum() / residents.sum())
+    shape, rate = m * m / variance + counts, m / variance + residents
+    np.testing.assert_allclose(out["shrunk_low"], stats.gamma.ppf(0.025, shape, scale=1 / rate) * 1000)
+    np.testing.assert_allclose(out["shrunk_high"], stats.gamma.ppf(0.975, shape, scale=1 / rate) * 1000)
+    assert ((out["shrunk_low"] <= out["shrunk_rate"]) & (out["shrunk_rate"] <= out["shrunk_high"])).all()
+    # Small areas move most: the weight of an area's own rate grows with its residents.
+    order = np.argsort(residents)
+    assert np.all(np.diff(out["weight"].to_numpy()[order]) > 0)
+
+
+def test_shrunk_rates_hand_computed():
+    """Three areas: 2/1000, 30/10000, 50/10000 residents. m = 82/21000; s² = sum(n (r - m)²)
+    / sum(n); A = s² - m / mean(n); weights A / (A + m / n)."""
+    counts = pd.Series([2, 30, 50], index=["a", "b", "c"])
+    residents = pd.Series({"a": 1000, "b": 10000, "c": 10000})
+    n = np.array([1000.0, 10000, 10000])
+    r = np.array([2, 30, 50]) / n
+    m = 82 / 21000
+    s2 = np.sum(n * (r - m) ** 2) / n.sum()
+    between = s2 - m / n.mean()
+    assert between > 0
+    weight = between / (between + m / n)
+    out = shrunk_rates(counts, residents, per=1000)
+    np.testing.assert_allclose(out["weight"], weight)
+    np.testing.assert_allclose(out["shrunk_rate"], (m + weight * (r - m)) * 1000)
+    assert out.loc["a", "rate"] == 2.0 and out.loc["a", "weight"] < out.loc["b", "weight"]
+
+
+def test_rates_that_vary_like_poisson_counts_shrink_to_the_common_rate():
+    """Equal true rates: the between-area variance estimate is negative, set to 0; every area
+    gets the common rate and the exact interval of all events over all residents."""
+    counts = pd.Series([10, 21, 29])
+    residents = pd.Series([1000, 2000, 3000])
+    out = shrunk_rates(counts, residents)
+    assert out.attrs["prior_variance"] == 0
+    np.testing.assert_allclose(out["shrunk_rate"], 60 / 6000 * 1000)
+    low, high = confint_poisson(60, 6000, method="exact-c")
+    np.testing.assert_allclose(out["shrunk_low"], low * 1000)
+    np.testing.assert_allclose(out["shrunk_high"], high * 1000)
+    assert (out["weight"] == 0).all()
+
+
+def test_shrunk_rates_without_residents_or_events():
+    out = shrunk_rates(pd.Series([3, 4]), pd.Series([np.nan, 0]))
+    assert out[["rate", "shrunk_rate", "shrunk_high"]].isna().all().all()
+    none = shrunk_rates(pd.Series([0, 0]), pd.Series([1000, 3000]))
+    assert (none["shrunk_rate"] == 0).all()
+    assert none["shrunk_high"].iloc[0] == pytest.approx(-math.log(0.025) / 4000 * 1000)
+
+
+def test_rank_a_column_of_shrunk_rates():
+    """A tiny area with a few events tops the raw ranking; shrunk, it falls behind."""
+    counts = pd.Series({1: 4, 2: 300, 3: 250, 4: 100, 5: 90})
+    residents = pd.Series({1: 500, 2: 40000, 3: 40000, 4: 30000, 5: 30000})
+    shrunk = shrunk_rates(counts, residents)
+    assert rank(shrunk, column="rate").loc[1, "rank"] == 1
+    ranked = rank(shrunk, column="shrunk_rate", groups={1: "x", 2: "x", 3: "y", 4: "y", 5: "y"})
+    assert ranked.loc[1, "rank"] > 1 and ranked.loc[2, "rank"] == 1
+    assert ranked["value"].tolist() == shrunk["shrunk_rate"].tolist()
+    with pytest.raises(ValueError, match="column must name"):
+        rank(shrunk)
+    with pytest.raises(ValueError, match="lacks column"):
+        rank(shrunk, column="nope")
+
+
+def test_group_rates_are_population_weighted():
+    counts = pd.Series({1: 10, 2: 90, 3: 5})
+    residents = pd.Series({1: 1000, 2: 30000, 3: 0})
+    out = group_rates(counts, residents, {1: "särskilt", 2: "särskilt", 3: "utsatt"})
+    assert out.loc["särskilt", "rate"] == pytest.approx(100 / 31000 * 1000)  # not (10 + 3) / 2
+    assert "utsatt" not in out.index  # no residents
+
+
+@pytest.mark.parametrize(
+    ("counts", "population", "kwargs", "match"),
+    [
+        ([1, -2], [10, 10], {}, "counts must be whole numbers"),
+        ([1, 2.5], [10, 10], {}, "counts must be whole numbers"),
+        ([1, 2], [10, -10], {}, "population must be finite"),
+        ([1, 2], [10], {}, "population must have the same length"),
+        ([1, 2], [10, 10], {"level": 1.0}, "level must be in"),
+        ([1, 2], [10, 10], {"per": 0}, "per must be a positive number"),
+    ],
+)
+def test_small_area_rates_validation(counts, population, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        shrunk_rates(counts, population, **kwargs)

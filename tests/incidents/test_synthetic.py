@@ -1,7 +1,9 @@
 """The synthetic generator: exact size, determinism, labels and the planted structure.
 
-The structure tests check what an analyst would look for with the project's own tools
-(AreaIndex, fit_trend, Gi*, Knox) on a small fake register of six areas.
+The structure tests compare what the generator planted (its hot-spot centres, the
+documented extremes of the areas' trends) with what independent tools find: statsmodels'
+quasi-Poisson GLM for the trends, an exact count test for the hot cells, Knox for near
+repeats, on a small fake register of six areas.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import statsmodels.api as sm
 
 from problembild.analysis.grid import Grid
-from problembild.analysis.hotspots import gi_star, gi_star_labels
+from problembild.analysis.hotspots import gi_star_test
 from problembild.analysis.nearrepeat import knox
 from problembild.analysis.spatial import AreaIndex, inside_sweden
-from problembild.analysis.trend import fit_trend
 from problembild.analysis.vocabulary import INDICATOR_CODES
 from problembild.incidents.synthetic import (
+    _TREND_EXTREMES,
     INDICATOR_MIX,
     RAW_TYPES,
+    _Model,
+    _period,
+    _usable_areas,
     generate_incidents,
     iter_incidents,
     synthetic_population,
@@ -202,31 +208,58 @@ def test_most_events_fall_inside_or_around_the_areas(areas, frame, area_of):
     assert shapely.contains_xy(within_town, frame["x"].to_numpy(), frame["y"].to_numpy()).mean() > 0.999
 
 
-def test_planted_hot_spots_are_found(areas, frame):
+def test_hot_cells_lie_around_the_planted_hot_spots(areas, frame):
+    """The generator's own hot-spot centres and widths (its model, built with the same
+    seed) against the cells an exact count test flags in area 1 (100 m cells, radius 2,
+    FDR 5 %): there are hot cells, every one lies within 3 sd of a planted centre plus the
+    test's reach (2 cells and half a cell's diagonal), and every planted centre has a hot
+    cell within its sd plus a cell."""
+    start, stop = _period(END, YEARS)
+    model = _Model.build(_usable_areas(areas), start=start, stop=stop, seed=SEED)
+    planted = model.hot_sd[0] != 1.0  # area 1 comes first; unused slots keep sd 1
+    cx, cy, sd = model.hot_x[0, planted], model.hot_y[0, planted], model.hot_sd[0, planted]
+    assert 2 <= cx.size <= 6
     geom = areas[0]["geometry"]
     inside = shapely.contains_xy(geom, frame["x"].to_numpy(), frame["y"].to_numpy())
-    x, y = frame["x"].to_numpy()[inside], frame["y"].to_numpy()[inside]
     grid = Grid.from_bounds(geom.bounds, 100)
-    labels = gi_star_labels(gi_star(grid.counts(x, y), 2), alpha=0.01)
-    assert 0 < labels.n_hot < 0.5 * grid.n_cells
+    result = gi_star_test(grid.counts(frame["x"].to_numpy()[inside], frame["y"].to_numpy()[inside]), 2)
+    rows, cols = np.nonzero(result.labels == 1)
+    assert 0 < rows.size < 0.5 * grid.n_cells
+    xc, yc = grid.centres()
+    distance = np.hypot(xc[cols][:, None] - cx[None, :], yc[rows][:, None] - cy[None, :])
+    assert np.all((distance <= 3 * sd + 200 + 71).any(axis=1))
+    assert np.all(distance.min(axis=0) <= sd + 100)
 
 
 # --- time ------------------------------------------------------------------------------
 
 
-def test_trends_differ_between_areas(frame, area_of):
-    """fit_trend (Poisson/NB regression on monthly counts) finds an area that clearly
-    improves and one that clearly worsens."""
+def test_trends_reach_the_planted_extremes(frame, area_of):
+    """The generator plants an annual rate ratio per area, the lowest at most 0.8 and the
+    highest at least 1.22. statsmodels' quasi-Poisson GLM (trend, two annual Fourier pairs,
+    log days as offset) of each area's monthly counts: the lowest estimate's 95 % interval
+    lies below 1 and reaches 0.8, the highest's lies above 1 and reaches 1.22."""
     month = frame["occurred_at"].dt.tz_localize(None).dt.to_period("M")
     months = pd.period_range("2021-01", "2024-12", freq="M")
-    low, high = [], []
+    starts = months.to_timestamp()
+    years = ((starts - starts[0]) / pd.Timedelta(days=1)).to_numpy() / 365.25
+    phase = np.arange(len(months)) / 12
+    x = np.column_stack(
+        [np.ones(len(months)), years - years.mean()]
+        + [f(2 * np.pi * j * phase) for j in (1, 2) for f in (np.sin, np.cos)]
+    )
+    fits = {}
     for aid in np.unique(area_of[area_of >= 0]):
-        counts = month[area_of == aid].value_counts().reindex(months, fill_value=0)
-        result = fit_trend(counts.to_numpy(), months.to_timestamp(), period="month")
-        assert result.status == "ok"
-        low.append(result.ci_high < 1)
-        high.append(result.ci_low > 1)
-    assert any(low) and any(high)
+        counts = month[area_of == aid].value_counts().reindex(months, fill_value=0).to_numpy()
+        fit = sm.GLM(counts, x, family=sm.families.Poisson(), offset=np.log(starts.days_in_month)).fit(
+            scale="X2", use_t=True
+        )
+        fits[aid] = (np.exp(fit.params[1]), *np.exp(np.asarray(fit.conf_int())[1]))
+    low, high = _TREND_EXTREMES
+    lowest = min(fits.values())
+    highest = max(fits.values())
+    assert lowest[2] < 1 and lowest[1] <= low, lowest
+    assert highest[1] > 1 and highest[2] >= high, highest
 
 
 def test_hour_of_week_violence_at_night_other_in_office_hours(frame):

@@ -14,14 +14,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_1d_float, same_length
 from .forecast import METHODS, SELECTION_COVERAGE, BinnedHistory, Forecaster, forecaster
 from .grid import Grid, days_scalar, to_days
 
 # Re-exported for callers of the former evaluation module, which held the metrics.
-from .metrics import COVERAGES, check_coverage, evaluate, hit_rate, n_flagged, pai, pei, top_cells
+from .metrics import (
+    COVERAGES,
+    check_coverage,
+    check_study,
+    evaluate,
+    hit_rate,
+    n_flagged,
+    pai,
+    pei,
+    top_cells,
+)
 
 __all__ = [
     "COVERAGES",
@@ -47,6 +57,7 @@ def backtest(
     horizon: Any,
     methods: Mapping[str, Forecaster],
     coverages: Sequence[float] = COVERAGES,
+    study: ArrayLike | str | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin evaluation of forecasting methods.
 
@@ -73,7 +84,14 @@ def backtest(
         with :func:`problembild.analysis.forecast.forecaster`. Options of a method are
         bound in its callable.
     coverages : sequence of float, default :data:`COVERAGES`
-        Shares of cells flagged.
+        Shares of the study area's cells flagged.
+    study : array_like of bool, "history" or "grid", optional
+        The study area, whose cells may be flagged and whose incidents count (the PAI's
+        denominator; see :func:`~problembild.analysis.metrics.evaluate`): a boolean
+        mask of the grid's shape ``(ny, nx)`` (e.g. the cells of the area studied);
+        ``"grid"`` for every cell; ``"history"`` or None (default) for the cells with
+        at least one of the given events (all of ``x, y, t`` inside the grid, forecast
+        periods included, so every actual incident lies in the study area).
 
     Forecasters receive ``t``, ``at`` and ``horizon`` as float days (datetimes
     converted to days since 1970-01-01), which every function in this package accepts.
@@ -82,9 +100,12 @@ def backtest(
     -------
     pandas.DataFrame
         One row per origin × method × coverage with columns ``origin``, ``method``,
-        ``coverage``, ``hit_rate``, ``pai``, ``pei``, ``n_actual`` (incidents inside the
-        grid in the forecast period). Metrics are NaN for an origin with no actual
-        incidents; aggregate with ``mean`` (which skips NaN) or weight by ``n_actual``.
+        ``coverage``, ``hit_rate``, ``pai``, ``pei``, ``n_actual`` (incidents in the
+        study area in the forecast period) and ``n_study`` (cells in the study area).
+        Metrics are NaN for an origin with no actual incidents; aggregate with ``mean``
+        (which skips NaN) or weight by ``n_actual``. ``frame.attrs["study"]`` says
+        which study area was used (``"history"``, ``"grid"`` or ``"mask"``).
+        Cells tied in score at the edge of the flagged set count fractionally.
 
     Notes
     -----
@@ -104,6 +125,7 @@ def backtest(
     for c in coverages:
         check_coverage(c)
     named = _forecasters(methods)
+    mask, study_kind = _study_mask(study, grid, xa, ya)
 
     frames = []
     for origin, start in zip(origin_list, origin_days, strict=True):
@@ -114,12 +136,28 @@ def backtest(
             scores = method(
                 xa[past], ya[past], ta[past], bounds=bounds, cell_size=cell_size, at=start, horizon=h
             )
-            frame = evaluate(scores, actual, coverages)
+            frame = evaluate(scores, actual, coverages, study=mask)
             frame.insert(0, "method", name)
             frame.insert(0, "origin", [origin] * len(frame))
             frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
-    return out[["origin", "method", "coverage", "hit_rate", "pai", "pei", "n_actual"]]
+    out = out[["origin", "method", "coverage", "hit_rate", "pai", "pei", "n_actual", "n_study"]]
+    out.attrs["study"] = study_kind
+    return out
+
+
+def _study_mask(study: Any, grid: Grid, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[Any, str]:
+    """The study area as a mask (None for the whole grid) and its kind, or ``ValueError``."""
+    if study is None or (isinstance(study, str) and study == "history"):
+        counts = grid.counts(x, y)
+        if not counts.any():
+            return None, "grid"  # no event inside the grid: nothing to restrict to
+        return counts > 0, "history"
+    if isinstance(study, str):
+        if study != "grid":
+            raise ValueError(f"study must be a boolean mask, 'history', 'grid' or None, got {study!r}")
+        return None, "grid"
+    return check_study(study, grid.shape), "mask"
 
 
 def _forecasters(methods: Any) -> dict[str, Forecaster]:
@@ -149,6 +187,7 @@ def compare_methods(
     horizon: Any,
     n_origins: int = 6,
     coverages: tuple[float, ...] = COVERAGES,
+    study: ArrayLike | str | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Backtest all methods on the history before ``at`` and name the winner.
@@ -161,7 +200,12 @@ def compare_methods(
     n_origins : int, default 6
         Origins ``at - k * horizon`` for ``k = n_origins..1``.
     coverages : tuple of float, default :data:`COVERAGES`
-        Shares of cells flagged.
+        Shares of the study area's cells flagged.
+    study : array_like of bool, "history" or "grid", optional
+        The study area of the accuracy measures, as in :func:`backtest`: a boolean
+        mask of the grid's shape (pass the cells of the area studied), ``"grid"``
+        (every cell, the bounding box plus whatever margin it has), or ``"history"``
+        / None (default: the cells with at least one event before ``at``).
     **options
         Passed to :func:`~problembild.analysis.forecast.forecaster` for every method
         (the blend re-selects its parameters at every origin from the history before
@@ -175,7 +219,9 @@ def compare_methods(
         (True on every row of the method with the highest mean PAI at 5 % coverage;
         ties go to the simpler method in
         :data:`~problembild.analysis.forecast.METHODS` order). The winner's name is
-        also in ``frame.attrs["winner"]`` (None when no origin had incidents).
+        also in ``frame.attrs["winner"]`` (None when no origin had incidents), the
+        study area's kind in ``frame.attrs["study"]`` (``"history"``, ``"grid"`` or
+        ``"mask"``) and its number of cells in ``frame.attrs["n_study"]``.
 
     Notes
     -----
@@ -207,8 +253,12 @@ def compare_methods(
         horizon=h,
         methods={name: forecaster(name, history=history, **options) for name in METHODS},
         coverages=tuple(sorted({*coverages, SELECTION_COVERAGE})),
+        study=study,
     )
-    return _summarise(detail, coverages)
+    summary = _summarise(detail, coverages)
+    summary.attrs["study"] = detail.attrs["study"]
+    summary.attrs["n_study"] = int(detail["n_study"].iloc[0]) if len(detail) else 0
+    return summary
 
 
 def _summarise(detail: pd.DataFrame, coverages: tuple[float, ...]) -> pd.DataFrame:

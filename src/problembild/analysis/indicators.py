@@ -17,18 +17,20 @@ without incidents is a row with ``count == 0`` rather than a missing row.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import stats
 
 from ._validation import as_1d_float, positive
 from .periods import check_period, complete_periods, period_start, to_local
 from .vocabulary import ALL, INDICATOR_CODES
 
-__all__ = ["count_table", "rank", "rates", "shares"]
+__all__ = ["count_table", "group_rates", "rank", "rate_intervals", "rates", "shares", "shrunk_rates"]
 
 #: Column order of :func:`count_table` after the ``by`` columns.
 COUNT_COLUMNS: Final[tuple[str, ...]] = ("indicator", "period_start", "count")
@@ -391,7 +393,7 @@ def shares(
     return out
 
 
-def rank(values: Any, *, groups: Any = None) -> pd.DataFrame:
+def rank(values: Any, *, groups: Any = None, column: str | None = None) -> pd.DataFrame:
     """Dense rank of values (1 = highest), overall and within groups.
 
     Ties share a rank and the next distinct value gets the next integer
@@ -401,12 +403,17 @@ def rank(values: Any, *, groups: Any = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    values : pandas.Series or array-like
-        Values to rank, e.g. rates per 1,000 residents indexed by ``area_id``. To rank
-        a long table per indicator and period, apply this per group.
+    values : pandas.Series, pandas.DataFrame or array-like
+        Values to rank, e.g. rates per 1,000 residents indexed by ``area_id``, or
+        better the shrunk rates of :func:`shrunk_rates` (raw rates of small areas
+        rank by chance). To rank a long table per indicator and period, apply this
+        per group.
     groups : pandas.Series, mapping or array-like, optional
         Category of each value (e.g. the area category). A Series or mapping is
         aligned on ``values``' index; an array must have the same length.
+    column : str, optional
+        With a DataFrame ``values``, the column to rank (e.g. ``"shrunk_rate"`` of
+        :func:`shrunk_rates`); required for a DataFrame.
 
     Returns
     -------
@@ -415,6 +422,13 @@ def rank(values: Any, *, groups: Any = None) -> pd.DataFrame:
         and ``n_ranked`` (int); with ``groups`` also ``group``, ``group_rank`` (Int64)
         and ``group_n`` (Int64: ranked values in the same group).
     """
+    if isinstance(values, pd.DataFrame):
+        if column is None:
+            raise ValueError("column must name the column of values to rank when values is a DataFrame")
+        require_columns(values, [column], "values")
+        values = values[column]
+    elif column is not None:
+        raise ValueError("column is only for a DataFrame of values")
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     try:
         numeric = pd.to_numeric(series, errors="raise").astype(np.float64)
@@ -442,3 +456,213 @@ def rank(values: Any, *, groups: Any = None) -> pd.DataFrame:
     sizes = ranked.groupby(group).count()
     out["group_n"] = group.map(sizes).astype("Int64")
     return out
+
+
+def rate_intervals(counts: Any, population: Any, *, per: float = 1000, level: float = 0.95) -> pd.DataFrame:
+    """Rates per ``per`` residents with exact Poisson confidence intervals.
+
+    Parameters
+    ----------
+    counts : pandas.Series or array-like
+        Events per area over one window (whole numbers >= 0), e.g. twelve months.
+    population : pandas.Series, mapping or array-like
+        Residents per area: a Series or mapping is aligned on ``counts``' index, an
+        array must have the same length. Missing, NaN or 0 residents make the rate
+        unavailable (NaN).
+    per : float
+        Rate denominator in residents (default 1,000).
+    level : float
+        Confidence level in (0, 1) (default 0.95).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``counts``: ``count``, ``residents``, ``rate`` (``count /
+        residents * per``; per the window, not annualised), ``rate_low`` and
+        ``rate_high``.
+
+    Notes
+    -----
+    The exact (Garwood) interval of a Poisson mean from ``y`` events is
+    ``[chi2.ppf(a/2, 2y) / 2, chi2.ppf(1 - a/2, 2y + 2) / 2]`` with ``a = 1 - level``
+    (lower limit 0 when ``y = 0``), divided by the residents and multiplied by ``per``.
+    It covers the true rate with probability at least ``level`` whatever the count.
+
+    References
+    ----------
+    .. [1] Garwood, F. (1936). Fiducial limits for the Poisson distribution.
+       Biometrika, 28(3/4), 437-442.
+    """
+    y, n, index = _counts_and_residents(counts, population)
+    per = positive(per, "per")
+    a = 1.0 - _level(level)
+    available = n > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(available, per / n, np.nan)
+    low = np.where(y > 0, stats.chi2.ppf(a / 2, 2 * y) / 2, 0.0)
+    high = stats.chi2.ppf(1 - a / 2, 2 * y + 2) / 2
+    return pd.DataFrame(
+        {
+            "count": y,
+            "residents": np.where(np.isnan(n), np.nan, n),
+            "rate": y * scale,
+            "rate_low": low * scale,
+            "rate_high": high * scale,
+        },
+        index=index,
+    )
+
+
+def shrunk_rates(counts: Any, population: Any, *, per: float = 1000, level: float = 0.95) -> pd.DataFrame:
+    """Empirical-Bayes rates: small areas' rates shrunk towards the common rate.
+
+    Parameters
+    ----------
+    counts, population, per, level
+        As in :func:`rate_intervals` (events per area over one window, residents).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``counts``: the columns of :func:`rate_intervals` (raw rate and
+        its exact interval) and ``shrunk_rate``, ``shrunk_low``, ``shrunk_high`` (the
+        posterior mean and the equal-tailed ``level`` interval of the area's rate per
+        ``per`` residents) and ``weight`` (the share of the area's own rate in the
+        shrunk one, 0-1). ``frame.attrs`` holds ``prior_mean`` and ``prior_variance``
+        (per ``per`` residents and its square) and ``method``. Areas without residents
+        get NaN and do not enter the estimates.
+
+    Notes
+    -----
+    Marshall's global moment estimator [1]_: with rates ``r_i = y_i / n_i``, the
+    common rate ``m = sum(y) / sum(n)`` and ``s² = sum(n_i (r_i - m)²) / sum(n)``, the
+    variance of the true rates between areas is ``A = s² - m / mean(n)`` (0 if negative:
+    the rates vary no more than Poisson counts would). The shrunk rate is
+    ``m + w_i (r_i - m)`` with ``w_i = A / (A + m / n_i)``: small areas, whose raw
+    rate is mostly noise, move most towards ``m``. This equals
+    ``esda.smoothing.Empirical_Bayes(y, n).r`` (where ``A > 0``) and the posterior mean
+    of a Poisson-gamma model whose gamma prior has mean ``m`` and variance ``A``
+    (shape ``m²/A``, rate ``m/A``); the interval is that posterior's
+    (``Gamma(m²/A + y_i, m/A + n_i)``). When ``A = 0`` every area gets ``m`` and the
+    exact interval of the common rate (``sum(y)`` events over ``sum(n)`` residents).
+    Rank areas by ``shrunk_rate`` (:func:`rank` with ``column="shrunk_rate"``).
+
+    References
+    ----------
+    .. [1] Marshall, R. J. (1991). Mapping disease and mortality rates using empirical
+       Bayes estimators. Journal of the Royal Statistical Society C, 40(2), 283-294.
+    .. [2] Clayton, D. & Kaldor, J. (1987). Empirical Bayes estimates of
+       age-standardized relative risks for use in disease mapping. Biometrics, 43(3),
+       671-681.
+    """
+    out = rate_intervals(counts, population, per=per, level=level)
+    a = 1.0 - _level(level)
+    y = out["count"].to_numpy(dtype=np.float64)
+    n = out["residents"].to_numpy(dtype=np.float64)
+    used = n > 0
+    for column in ("shrunk_rate", "shrunk_low", "shrunk_high", "weight"):
+        out[column] = np.nan
+    out.attrs.update(
+        prior_mean=math.nan, prior_variance=math.nan, method="Marshall (1991) global moment estimator"
+    )
+    if not used.any() or y[used].sum() == 0:
+        if used.any():  # no events anywhere: every rate is 0, the interval the common one's
+            out.loc[used, ["shrunk_rate", "shrunk_low", "weight"]] = 0.0
+            out.loc[used, "shrunk_high"] = stats.chi2.ppf(1 - a / 2, 2) / 2 / n[used].sum() * per
+            out.attrs.update(prior_mean=0.0, prior_variance=0.0)
+        return out
+    yu, nu = y[used], n[used]
+    m = yu.sum() / nu.sum()
+    r = yu / nu
+    s2 = float(np.sum(nu * (r - m) ** 2) / nu.sum())
+    between = max(s2 - m / nu.mean(), 0.0)
+    if between > 0:
+        weight = between / (between + m / nu)
+        shape = m * m / between + yu
+        rate = m / between + nu
+        shrunk = shape / rate
+        low = stats.gamma.ppf(a / 2, shape, scale=1 / rate)
+        high = stats.gamma.ppf(1 - a / 2, shape, scale=1 / rate)
+    else:
+        weight = np.zeros(nu.size)
+        total_y, total_n = yu.sum(), nu.sum()
+        shrunk = np.full(nu.size, m)
+        low = np.full(nu.size, stats.chi2.ppf(a / 2, 2 * total_y) / 2 / total_n)
+        high = np.full(nu.size, stats.chi2.ppf(1 - a / 2, 2 * total_y + 2) / 2 / total_n)
+    out.loc[used, "shrunk_rate"] = shrunk * per
+    out.loc[used, "shrunk_low"] = low * per
+    out.loc[used, "shrunk_high"] = high * per
+    out.loc[used, "weight"] = weight
+    out.attrs.update(prior_mean=float(m * per), prior_variance=float(between * per * per))
+    return out
+
+
+def group_rates(counts: Any, population: Any, groups: Any, *, per: float = 1000) -> pd.DataFrame:
+    """Population-weighted rate of each group of areas (e.g. the mean of a category).
+
+    Parameters
+    ----------
+    counts, population
+        As in :func:`rate_intervals`.
+    groups : pandas.Series, mapping or array-like
+        Group of each area (aligned like ``population``); areas with no group are
+        left out.
+    per : float
+        Rate denominator in residents (default 1,000).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by group: ``count`` and ``residents`` (sums over the group's areas with
+        residents) and ``rate`` = ``sum(count) / sum(residents) * per``, the rate of the
+        group as a whole. The plain mean of the areas' rates would give a village the
+        weight of a district.
+    """
+    y, n, index = _counts_and_residents(counts, population)
+    per = positive(per, "per")
+    group = _aligned(groups, index, "groups")
+    frame = pd.DataFrame({"count": y, "residents": n, "group": group.to_numpy()}, index=index)
+    frame = frame[(frame["residents"] > 0) & frame["group"].notna()]
+    out = frame.groupby("group", sort=True)[["count", "residents"]].sum()
+    out["rate"] = out["count"] / out["residents"] * per
+    return out
+
+
+def _level(level: Any) -> float:
+    value = positive(level, "level")
+    if value >= 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return value
+
+
+def _aligned(values: Any, index: pd.Index, name: str) -> pd.Series:
+    """``values`` aligned on ``index``: a Series/mapping by key, an array by position."""
+    if isinstance(values, pd.Series):
+        return values.reindex(index)
+    if isinstance(values, dict):
+        return pd.Series([values.get(k) for k in index], index=index, dtype=object)
+    arr = np.asarray(values, dtype=object)
+    if arr.shape != (len(index),):
+        raise ValueError(f"{name} must have the same length as counts ({len(index)}), got {arr.shape}")
+    return pd.Series(arr, index=index)
+
+
+def _counts_and_residents(
+    counts: Any, population: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64], pd.Index]:
+    """Checked counts and residents (NaN where unknown) and the index of ``counts``."""
+    series = counts if isinstance(counts, pd.Series) else pd.Series(np.asarray(counts))
+    try:
+        y = series.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"counts must be numeric: {exc}") from None
+    if y.ndim != 1 or not np.all(np.isfinite(y)) or np.any(y < 0) or np.any(y != np.floor(y)):
+        raise ValueError("counts must be whole numbers >= 0, one per area")
+    residents = _aligned(population, series.index, "population")
+    try:
+        n = pd.to_numeric(residents, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"population must be numeric: {exc}") from None
+    if np.any(n < 0) or np.any(np.isinf(n)):
+        raise ValueError("population must be finite and >= 0 (missing may be NaN)")
+    return y.astype(np.float64), n.astype(np.float64), series.index
