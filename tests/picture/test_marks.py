@@ -48,11 +48,16 @@ def south_pictures():
     figures = {
         clear.pk: {"count": 60, "previous": 20, "p_value": 0.0001, "mark": "↑"},
         borderline.pk: {"count": 20, "previous": 34, "p_value": 0.03, "mark": "↓"},
-        **{a.pk: {"count": 30, "previous": 31, "p_value": 0.6 + i / 100, "mark": ""} for i, a in enumerate(rest)},
+        **{
+            a.pk: {"count": 30, "previous": 31, "p_value": 0.6 + i / 100, "mark": ""}
+            for i, a in enumerate(rest)
+        },
     }
     for area in areas:
         AreaPicture.objects.create(
-            area=area, fingerprint="test", data={"as_of": "2025-01-01", "year_figures": {"all": figures[area.pk]}}
+            area=area,
+            fingerprint="test",
+            data={"as_of": "2025-01-01", "year_figures": {"all": figures[area.pk]}},
         )
     return clear, borderline
 
@@ -96,7 +101,14 @@ def test_area_key_figures_control_over_the_whole_table(client_for, analyst):
     year["all"] = {"count": 60, "previous": 20, "p_value": 0.0001, "mark": "↑"}
     year["drugs"] = {"count": 20, "previous": 34, "p_value": 0.03, "mark": "↓"}
     month = {
-        code: {"period": "2024-12", "count": 3, "previous": 3, "previous_p": 0.9, "last_year": 3, "last_year_p": 0.9}
+        code: {
+            "period": "2024-12",
+            "count": 3,
+            "previous": 3,
+            "previous_p": 0.9,
+            "last_year": 3,
+            "last_year_p": 0.9,
+        }
         for code in indicators
     }
     AreaPicture.objects.create(

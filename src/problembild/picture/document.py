@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Bumped when the content of the documents changes, so that a refresh recomputes all.
-PICTURE_VERSION = 1
+PICTURE_VERSION = 2  # 2: complete periods only, calibrated tests (issue 10)
 #: Indicator codes of a document: every indicator and ``all``.
 CODES: tuple[str, ...] = (ALL, *INDICATOR_CODES)
 
@@ -155,9 +155,19 @@ class Trend(Part):
 
 
 class Rank(Part):
-    """Rank of the area's rate per 1,000 residents, among all areas and within its category."""
+    """Rank of the area's rate per 1,000 residents, among all areas and within its category.
 
-    value: Number = None
+    Areas are ranked by their empirical-Bayes rate (``value``): the raw rate of a small
+    area is mostly noise, so it is drawn towards the rate of all areas by as much as its
+    count leaves uncertain. The raw rate and both 95 % intervals are kept beside it.
+    """
+
+    value: Number = Field(None, description="Empirical-Bayes rate per 1,000 residents (ranked).")
+    shrunk_low: Number = None
+    shrunk_high: Number = None
+    rate: Number = Field(None, description="The area's own rate per 1,000 residents.")
+    rate_low: Number = Field(None, description="Exact 95 % interval of the own rate.")
+    rate_high: Number = None
     rank: Count = None
     n_ranked: Count = None
     group: str | None = None
@@ -191,6 +201,29 @@ class IndicatorFigures:
 
 
 # --- the area as a whole ----------------------------------------------------------------
+
+
+class ToDateFigures(Part):
+    """One indicator's count in the month so far and in the same days before."""
+
+    count: int
+    previous: Count = Field(None, description="The same days of the month before (null: not covered).")
+    last_year: Count = Field(None, description="The same days of the month a year before.")
+
+
+class MonthToDate(Part):
+    """The month the data end in, so far: never compared with whole months nor marked."""
+
+    month: str = Field(description="The month, `2025-03`.")
+    start: date
+    end: date = Field(description="The last day counted.")
+    days: int = Field(description="Days counted so far.")
+    days_in_month: int
+    previous_start: date | None = None
+    previous_end: date | None = Field(None, description="Last day of the window a month before.")
+    last_year_start: date | None = None
+    last_year_end: date | None = None
+    indicators: dict[str, ToDateFigures] = Field(default_factory=dict)
 
 
 class Window(Part):
@@ -288,6 +321,10 @@ class ForecastPart(Part):
     period_start: date | None = None
     horizon_days: int | None = None
     coverage: float | None = None
+    study: str | None = Field(
+        None, description="The cells flagged and scored: `area` (centre inside the boundary) or `grid`."
+    )
+    n_study: int | None = Field(None, description="Cells in the study area.")
     backtest: list[Backtest] = Field(default_factory=list)
     cells: list[ForecastCell] = Field(default_factory=list)
 
@@ -325,6 +362,9 @@ class AreaDocument(Part):
         default_factory=dict, description="Last twelve months vs. the twelve before, per indicator."
     )
     window: Window | None = Field(None, description="First and last month of the twelve-month window.")
+    month_to_date: MonthToDate | None = Field(
+        None, description="The month the data end in, so far, beside the same days before (no marks)."
+    )
     series: dict[str, MonthlySeries] = Field(
         default_factory=dict, description="Monthly counts per indicator."
     )
@@ -345,6 +385,11 @@ class AreaDocument(Part):
     need: Need | None = Field(None, description="Harm-weighted need index.")  # type: ignore[valid-type]
     officer_rule: OfficerRule | None = None
     sources: Sources | None = Field(None, description="Sources, freshness and synthetic or approximate data.")
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day of the data (``as_of`` is the day after it)."""
+        return self.as_of - timedelta(days=1) if self.as_of else None
 
     def indicator(self, code: str) -> IndicatorFigures:
         """Everything the document holds on indicator ``code``."""
@@ -390,6 +435,11 @@ class UnitDocument(Part):
         default_factory=dict, description="Monthly counts per indicator."
     )
     trends: dict[str, UnitTrend] = Field(default_factory=dict, description="Fitted trend per indicator.")
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day of the data (``as_of`` is the day after it)."""
+        return self.as_of - timedelta(days=1) if self.as_of else None
 
     def stored(self) -> dict:
         return self.model_dump(mode="json", exclude_unset=True)

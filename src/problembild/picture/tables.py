@@ -19,7 +19,7 @@ from problembild.core.models import OrgUnit
 from problembild.core.tables import DASH, NumberColumn, Table, muted, num
 from problembild.incidents.choices import INDICATOR_CHOICES, indicator_label
 
-from .document import Backtest, IndicatorFigures, MonthlySeries
+from .document import Backtest, IndicatorFigures, MonthlySeries, MonthToDate
 from .marks import Mark, page_marks
 from .reading import OverviewFigures
 
@@ -351,13 +351,32 @@ class KeyFiguresTable(Table):
     def value_trend(self, value) -> float | None:
         return value.rate_ratio if value is not None and value.status == "ok" else None
 
-    def render_rank(self, value) -> str:
+    def render_rank(self, value) -> SafeString | str:
         if not value.rank:
             return DASH
-        return f"{value.rank}/{value.n_ranked} · {value.group_rank}/{value.group_n}"
+        return format_html(
+            '<span title="{}">{}</span>',
+            _(
+                "Rangordnad efter empirisk Bayes-skattad takt %(value)s (95 %% KI %(low)s–%(high)s) per "
+                "1 000 inv.; egen takt %(rate)s (%(rate_low)s–%(rate_high)s)"
+            )
+            % {
+                "value": floatformat(value.value, 2),
+                "low": floatformat(value.shrunk_low, 2),
+                "high": floatformat(value.shrunk_high, 2),
+                "rate": floatformat(value.rate, 2),
+                "rate_low": floatformat(value.rate_low, 2),
+                "rate_high": floatformat(value.rate_high, 2),
+            },
+            _rank_text(value),
+        )
 
     def value_rank(self, value) -> str:
-        return self.render_rank(value) if value.rank else ""
+        return _rank_text(value) if value.rank else ""
+
+
+def _rank_text(value) -> str:
+    return f"{value.rank}/{value.n_ranked} · {value.group_rank}/{value.group_n}"
 
 
 def trend_status(status: str) -> str:
@@ -394,6 +413,35 @@ class MonthlyTable(Table):
             for code in INDICATOR_CHOICES
         ]
         super().__init__(rows, extra_columns=columns, **kwargs)
+
+
+class MonthToDateTable(Table):
+    """The month the data end in, so far, beside the same days before (counts only, no marks)."""
+
+    indicator = tables.Column(verbose_name=gettext_lazy("Indikator"))
+    count = NumberColumn(verbose_name=gettext_lazy("Antal hittills"))
+    previous = NumberColumn(verbose_name=gettext_lazy("Samma dagar föregående månad"), missing=DASH)
+    last_year = NumberColumn(verbose_name=gettext_lazy("Samma dagar i fjol"), missing=DASH)
+
+    class Meta(Table.Meta):
+        row_header = "indicator"
+        caption = gettext_lazy("Innevarande månad hittills och samma dagar tidigare")
+        attrs = {"class": "data", "id": "month-to-date"}
+
+    def __init__(self, to_date: MonthToDate | None, **kwargs: Any) -> None:
+        rows = []
+        for code in INDICATOR_CHOICES:
+            figures = to_date.indicators.get(code) if to_date else None
+            if figures is not None:
+                rows.append(
+                    {
+                        "indicator": indicator_label(code),
+                        "count": figures.count,
+                        "previous": figures.previous,
+                        "last_year": figures.last_year,
+                    }
+                )
+        super().__init__(rows, **kwargs)
 
 
 class BacktestTable(Table):

@@ -80,6 +80,42 @@ def test_a_half_month_at_the_end_is_not_compared_as_a_month(steady):
     assert series["months"][0] == "2022-02-01" and series["months"][-1] == "2025-02-01"
 
 
+def test_the_month_so_far_is_shown_beside_the_same_days(steady):
+    refresh(options=RefreshOptions(as_of=LAST + timedelta(days=1), forecast_origins=2))
+    to_date = AreaPicture.objects.get(area=steady).data["month_to_date"]
+    assert (to_date["month"], to_date["start"], to_date["end"]) == ("2025-03", "2025-03-01", "2025-03-15")
+    assert (to_date["days"], to_date["days_in_month"]) == (15, 31)
+    assert (to_date["previous_start"], to_date["previous_end"]) == ("2025-02-01", "2025-02-15")
+    assert (to_date["last_year_start"], to_date["last_year_end"]) == ("2024-03-01", "2024-03-15")
+    assert to_date["indicators"]["all"] == {"count": 150, "previous": 150, "last_year": 150}
+    assert to_date["indicators"]["violence_public"] == {"count": 150, "previous": 150, "last_year": 150}
+    assert to_date["indicators"]["shootings"] == {"count": 0, "previous": 0, "last_year": 0}
+
+
+def test_the_area_page_shows_no_artefact_of_the_partial_month(steady, client_for, analyst):
+    refresh(options=RefreshOptions(as_of=LAST + timedelta(days=1), forecast_origins=2))
+    client = client_for(analyst)
+    html = client.get(f"/areas/{steady.panel_id}/").content.decode()
+    assert "Data till och med 2025-03-15" in html and "2024-03 – 2025-02" in html
+    assert "Innevarande månad hittills: 1–15 mars 2025" in html and "15 av 31 dagar" in html
+    key = html[html.index('id="key-figures"') : html.index('id="h-to-date"')]
+    assert "2025-02" in key and "2025-03" not in key
+    assert 'class="mark"' not in html
+    response = client.get(f"/areas/{steady.panel_id}/export.csv?table=to_date&reason=test&recipient=test")
+    rows = list(csv.DictReader(response.content.decode("utf-8-sig").splitlines()))
+    assert rows[0] == {
+        "Indikator": "Alla händelser",
+        "Antal hittills": "150",
+        "Samma dagar föregående månad": "150",
+        "Samma dagar i fjol": "150",
+    }
+
+
+def test_no_month_so_far_when_the_data_end_with_a_month(steady):
+    refresh(options=RefreshOptions(as_of=date(2025, 3, 1), forecast_origins=2))
+    assert AreaPicture.objects.get(area=steady).data.get("month_to_date") is None
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_latest_month_is_the_last_complete_one_whatever_the_end_of_the_data(steady, seed):
     rng = np.random.default_rng(seed)

@@ -77,7 +77,9 @@ def test_category_rate_is_weighted_by_residents():
         counts = np.full(n, total // n)
         counts[: total - counts.sum()] += 1
         for start, c in zip(months, counts, strict=True):
-            rows.append({"area_id": area_id, "indicator": "violence_public", "period_start": start, "count": int(c)})
+            rows.append(
+                {"area_id": area_id, "indicator": "violence_public", "period_start": start, "count": int(c)}
+            )
             rows.append({"area_id": area_id, "indicator": "all", "period_start": start, "count": int(c)})
     monthly = pd.DataFrame(rows)
     population = pd.Series({1: 2_000.0, 2: 30_000.0})

@@ -72,12 +72,22 @@ def test_hot_spot_lies_at_the_planted_cluster_and_counts_only_the_window():
     assert space.peak_per_km2 == pytest.approx(top.density, rel=0.01)
 
 
-def test_forecast_flags_five_percent_of_the_grid_with_the_backtest_winner():
+def test_forecast_flags_five_percent_of_the_area_with_the_backtest_winner():
     space = area_space(SQUARE, planted(), AS_OF, SETTINGS)
     forecast = space.forecast
     assert forecast.status == "ok" and forecast.method in METHODS
-    rows, cols = space.grid.shape
-    assert len(forecast.cells) == n_flagged(rows * cols, 0.05)
+    # The study area is the cells whose centre lies inside the boundary, not the grid
+    # with its margin (issue 10, item 6): the backtest scores there and 5 % of it is flagged.
+    x0, y0, x1, y1 = SQUARE.bounds
+    inside = round((x1 - x0) / SETTINGS.cell_size) * round((y1 - y0) / SETTINGS.cell_size)
+    assert forecast.study == "area" and forecast.n_study == inside
+    assert len(forecast.cells) == n_flagged(inside, 0.05)
+    from problembild.analysis.spatial import to_sweref
+
+    for cell in forecast.cells:
+        lon, lat = np.array(cell.ring).T
+        cx, cy = (float(v.mean()) for v in to_sweref(lon, lat))
+        assert x0 <= cx <= x1 and y0 <= cy <= y1
     assert forecast.period_start.isoformat() == "2025-01-01" and forecast.horizon_days == 30
     winners = {b.method for b in forecast.backtest if b.winner}
     assert winners == {forecast.method}

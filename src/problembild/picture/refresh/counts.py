@@ -6,7 +6,9 @@ incident around the areas. Local time is converted once for all periods.
 
 Only **complete** periods are counted: a period ends at or before the end of the data
 (``as_of``) and starts at or after the day the data begin. A half-month at either end
-would otherwise be compared with whole months, and marked as a fall it is not.
+would otherwise be compared with whole months, and marked as a fall it is not. When
+the data end inside a month, that month so far is counted apart (:class:`ToDate`) and
+set only beside the same days of the month before and of the month a year before.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from problembild.analysis import indicators, periods
-from problembild.analysis.vocabulary import INDICATOR_CODES
+from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
 from problembild.areas.models import Area
 from problembild.areas.municipalities import MunicipalityIndex
 
@@ -39,12 +41,29 @@ class InArea:
 
 
 @dataclass
+class ToDate:
+    """The current month so far, when the data end inside it, and the same days before.
+
+    Times are naive local; every window is [start, end). A comparison window is None when
+    the data do not cover it. ``table`` is indexed by (area_id, indicator, ``all``
+    included) with the columns ``current``, ``previous`` and ``last_year`` (NA where the
+    window is None).
+    """
+
+    current: tuple[pd.Timestamp, pd.Timestamp]
+    previous: tuple[pd.Timestamp, pd.Timestamp] | None
+    last_year: tuple[pd.Timestamp, pd.Timestamp] | None
+    table: pd.DataFrame
+
+
+@dataclass
 class Counts:
     """Count tables (``count_table`` frames) keyed by period."""
 
     area: dict[str, pd.DataFrame]
     municipality: dict[str, pd.DataFrame]
     inside: InArea | None  # dropped once the hours of the week are counted
+    to_date: ToDate | None = None
 
     @property
     def monthly(self) -> pd.DataFrame:
@@ -71,6 +90,7 @@ def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp
     area_counts = {
         period: _count(frame, period, spans[period], by="area_id", keys=keys) for period in PERIODS_STORED
     }
+    to_date = month_to_date(frame, start - slack, as_of, keys)
     del frame
     muni = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id}).codes_at(data.x, data.y)
     near = muni != ""
@@ -82,7 +102,46 @@ def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp
         }
     )
     muni_counts = {p: _count(mframe, p, spans[p], by="municipality") for p in MUNICIPALITY_PERIODS}
-    return Counts(area=area_counts, municipality=muni_counts, inside=in_area)
+    return Counts(area=area_counts, municipality=muni_counts, inside=in_area, to_date=to_date)
+
+
+def month_to_date(
+    frame: pd.DataFrame, covered_from: pd.Timestamp, as_of: pd.Timestamp, keys: pd.Index
+) -> ToDate | None:
+    """Counts of the month so far and of the same days a month and a year before.
+
+    ``frame`` holds ``area_id``, ``indicator`` and ``occurred_at`` (naive local);
+    ``covered_from`` is where the data begin (a window before it is not compared);
+    ``as_of`` (aware) the end of the data. None when the data end on a month's first day.
+    The window a month before is as many days long, cut at the month's end (15 days of
+    March against 1–15 February; 30 days of March against the 28 of February).
+    """
+    end = as_of.tz_localize(None)
+    start = periods.period_start(end, "month")
+    if end == start:
+        return None
+    length = end - start
+    before = start - pd.DateOffset(months=1)
+    year_before = start - pd.DateOffset(years=1)
+    windows: dict[str, tuple[pd.Timestamp, pd.Timestamp] | None] = {
+        "current": (start, end),
+        "previous": (before, min(before + length, start)) if covered_from <= before else None,
+        "last_year": (year_before, year_before + length) if covered_from <= year_before else None,
+    }
+    index = pd.MultiIndex.from_product([keys, [*INDICATOR_CODES, ALL]], names=["area_id", "indicator"])
+    table = pd.DataFrame(index=index)
+    for name, window in windows.items():
+        if window is None:
+            table[name] = pd.array([pd.NA] * len(index), dtype="Int64")
+            continue
+        inside = frame[(frame["occurred_at"] >= window[0]) & (frame["occurred_at"] < window[1])]
+        codes = inside["indicator"].astype(str).rename("indicator")
+        by_code = inside.groupby([inside["area_id"], codes]).size()
+        total = inside.groupby("area_id").size()
+        total.index = pd.MultiIndex.from_arrays([total.index, [ALL] * len(total)], names=index.names)
+        counted = pd.concat([by_code, total])
+        table[name] = counted.reindex(index, fill_value=0).astype("Int64").to_numpy()
+    return ToDate(windows["current"], windows["previous"], windows["last_year"], table)  # type: ignore[arg-type]
 
 
 def complete_span(

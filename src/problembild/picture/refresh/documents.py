@@ -19,7 +19,7 @@ from problembild.analysis import periods, timepattern
 from problembild.analysis.change import change_table
 from problembild.analysis.control import control_flags
 from problembild.analysis.officers import officer_requirement
-from problembild.analysis.ratetest import poisson_rate_test
+from problembild.analysis.ratetest import rate_test
 from problembild.analysis.trend import fit_trend
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
 from problembild.areas.models import Area
@@ -32,6 +32,7 @@ from ..document import (
     Comparison,
     MonthFigures,
     MonthlySeries,
+    MonthToDate,
     Need,
     OfficerRule,
     Rank,
@@ -39,13 +40,14 @@ from ..document import (
     RestOfMunicipality,
     Source,
     Sources,
+    ToDateFigures,
     Trend,
     UnusualWeek,
     Window,
     YearFigures,
     plain,
 )
-from .counts import Counts, InArea
+from .counts import Counts, InArea, ToDate
 from .load import IncidentArrays
 from .tables import WindowStats
 
@@ -201,18 +203,30 @@ def monthly_series(changes: pd.DataFrame) -> dict[str, MonthlySeries]:
     return out
 
 
-def year_figures(monthly: pd.DataFrame, window: list, residents: int | None) -> dict[str, YearFigures]:
-    """The last twelve months against the same twelve months a year before."""
+def year_figures(
+    monthly: pd.DataFrame, window: list, residents: int | None, dispersion: pd.DataFrame | None = None
+) -> dict[str, YearFigures]:
+    """The last twelve months against the same twelve months a year before.
+
+    The test carries the indicator's dispersion from ``dispersion`` (rows of
+    ``monthly_dispersion`` for this area; exact Poisson where there is none).
+    """
     out = {}
     if not len(monthly):
         return out
     wset = set(window)
     prev_window = {pd.Timestamp(s) - pd.DateOffset(years=1) for s in window}
+    phis = {} if dispersion is None else dispersion.set_index("indicator")[["dispersion", "dispersion_df"]]
     for code, rows in monthly.groupby("indicator", observed=True):
         now_n = int(rows[rows["period_start"].isin(wset)]["count"].sum())
         prev_rows = rows[rows["period_start"].isin(prev_window)]
         prev_n = int(prev_rows["count"].sum()) if len(prev_rows) == len(window) else None
-        test = poisson_rate_test(now_n, 1.0, prev_n, 1.0) if prev_n is not None else None
+        phi, phi_df = phis.loc[code] if code in getattr(phis, "index", ()) else (1.0, np.inf)
+        test = (
+            rate_test(now_n, 1.0, prev_n, 1.0, dispersion=float(phi), dispersion_df=float(phi_df))
+            if prev_n is not None
+            else None
+        )
         out[str(code)] = YearFigures(
             count=now_n,
             rate=(now_n / residents * 1000) if residents else None,
@@ -278,16 +292,50 @@ def officer_rule(inputs: AreaInputs) -> OfficerRule | None:
     return OfficerRule.model_validate(plain(req.iloc[0].to_dict()))
 
 
+def month_to_date(to_date: ToDate | None, area_id: int) -> MonthToDate | None:
+    """The area's month so far (None when the data end on a month's first day)."""
+    if to_date is None:
+        return None
+    start, end = to_date.current
+    last_day = (end - pd.Timedelta(seconds=1)).date()
+
+    def window(w):
+        return (None, None) if w is None else (w[0].date(), (w[1] - pd.Timedelta(seconds=1)).date())
+
+    rows = to_date.table.loc[area_id]
+    previous, last_year = window(to_date.previous), window(to_date.last_year)
+    return MonthToDate(
+        month=start.strftime("%Y-%m"),
+        start=start.date(),
+        end=last_day,
+        days=(last_day - start.date()).days + 1,
+        days_in_month=int(periods.period_days([start], "month")[0]),
+        previous_start=previous[0],
+        previous_end=previous[1],
+        last_year_start=last_year[0],
+        last_year_end=last_year[1],
+        indicators={
+            code: ToDateFigures(
+                count=int(r.current),
+                previous=None if pd.isna(r.previous) else int(r.previous),
+                last_year=None if pd.isna(r.last_year) else int(r.last_year),
+            )
+            for code, r in rows.iterrows()
+        },
+    )
+
+
 def compared_parts(
     inputs: AreaInputs, counts: Counts, stats: WindowStats, synthetic_population: bool
 ) -> dict:
     """The members of an area's document that depend on every area (keyword arguments)."""
+    own = stats.dispersion[stats.dispersion["area_id"] == inputs.area.pk]
     changes = (
-        change_table(inputs.monthly, "month", keys=("area_id", "indicator"))
+        change_table(inputs.monthly, "month", keys=("area_id", "indicator"), dispersion=own)
         if len(inputs.monthly)
         else inputs.monthly
     )
-    year = year_figures(inputs.monthly, stats.window, inputs.residents)
+    year = year_figures(inputs.monthly, stats.window, inputs.residents, own)
     need = stats.need.loc[inputs.area.pk] if inputs.area.pk in getattr(stats.need, "index", []) else None
     return {
         "residents": inputs.residents,
@@ -295,6 +343,7 @@ def compared_parts(
         "category": inputs.category,
         "key_figures": month_figures(changes, inputs.residents),
         "year_figures": year,
+        "month_to_date": month_to_date(counts.to_date, inputs.area.pk),
         "window": Window(
             start=pd.Timestamp(stats.window[0]).date() if len(stats.window) else None,
             end=pd.Timestamp(stats.window[-1]).date() if len(stats.window) else None,

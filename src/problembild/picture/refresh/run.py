@@ -27,7 +27,7 @@ from .counts import Counts, count_incidents
 from .fingerprints import fingerprints
 from .load import end_of_data, latest_population, load_incidents, source_names
 from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
-from .tables import WindowStats, value_rows, window_stats, write_values
+from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
 from .units import refresh_units
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -161,13 +161,17 @@ def _refresh(
         del tasks
         with clock.stage("counts"):
             counts = count_incidents(data, areas, as_of)
+        with clock.stage("dispersion"):
+            dispersion = monthly_dispersion(counts.monthly)
         with clock.stage("indicator_values"):
-            values = value_rows(counts, population, {a.pk: a.municipality_id or "" for a in areas})
+            values = value_rows(
+                counts, population, {a.pk: a.municipality_id or "" for a in areas}, dispersion
+            )
             n_values = write_values(values)
             del values
         with clock.stage("comparisons"):
             current = {a.pk: a.current_category for a in Area.objects.current().with_current_category()}
-            stats = window_stats(counts.monthly, population, current)
+            stats = window_stats(counts.monthly, population, current, dispersion)
             area_sources = documents.sources(data, names)
             hours = documents.hours_of_week(counts.inside, areas)
             loaded = len(data)

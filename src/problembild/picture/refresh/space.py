@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from problembild.analysis import forecast
 from problembild.analysis.density import kde_grid
 from problembild.analysis.evaluation import compare_methods
 from problembild.analysis.grid import Grid
-from problembild.analysis.hotspots import gi_star, gi_star_labels
+from problembild.analysis.hotspots import gi_star_test
 from problembild.analysis.metrics import n_flagged, top_cells
 from problembild.analysis.spatial import to_wgs84
 from problembild.core.processes import exit_with_parent
@@ -103,16 +104,26 @@ def area_space(shape, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) 
         )
     else:
         _hot_cells(space, grid, x, y, options)
-    space.forecast = forecast_cells(grid, pts, as_of, options)
+    space.forecast = forecast_cells(grid, pts, as_of, options, study=area_cells(grid, shape))
     return space
+
+
+def area_cells(grid: Grid, shape) -> np.ndarray | None:
+    """The grid's cells whose centre lies inside ``shape`` (None when none does: a tiny area)."""
+    xc, yc = grid.centres()
+    xx, yy = np.meshgrid(xc, yc)
+    mask = shapely.contains_xy(shape, xx, yy)
+    return mask if mask.any() else None
 
 
 def _hot_cells(space: SpacePart, grid: Grid, x: np.ndarray, y: np.ndarray, options: SpaceSettings) -> None:
     """Fill ``space`` with the kernel density and the Gi* labels of the cells worth showing."""
     density = kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=options.bandwidth)
     counts = grid.counts(x, y)
-    z = gi_star(counts, options.gi_radius)
-    labels = gi_star_labels(z, alpha=options.alpha)
+    # p-values from the counts themselves (exact binomial tail of each disk given the
+    # map's total): the normal tail of z flags most sparse random maps (issue 10).
+    labels = gi_star_test(counts, options.gi_radius, alpha=options.alpha)
+    z = labels.z
     peak = float(density.max()) if density.size else 0.0
     show = (density >= 0.05 * peak) | (labels.labels != 0) if peak > 0 else labels.labels != 0
     r, c = np.nonzero(show)
@@ -129,8 +140,15 @@ def _hot_cells(space: SpacePart, grid: Grid, x: np.ndarray, y: np.ndarray, optio
     ]
 
 
-def forecast_cells(grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) -> ForecastPart:
-    """Next 30 days' forecast cells (5 % of the grid) by the method that won the backtest."""
+def forecast_cells(
+    grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceSettings, *, study: np.ndarray | None = None
+) -> ForecastPart:
+    """Next 30 days' forecast cells by the method that won the backtest.
+
+    ``study`` is the area's cells (a mask of the grid): the backtest scores the methods
+    there, and 5 % of them are flagged, so that PAI compares with the area studied and
+    not with the margin around it. Without it, the whole grid.
+    """
     start = int((as_of - pd.DateOffset(years=options.forecast_years)).tz_convert("UTC").timestamp())
     end = int(as_of.tz_convert("UTC").timestamp())
     use = (pts.t >= start) & (pts.t < end)
@@ -151,12 +169,14 @@ def forecast_cells(grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceS
         at=at,
         horizon=horizon,
         n_origins=options.forecast_origins,
+        study="grid" if study is None else study,
     )
     winner = table.attrs.get("winner") or "blend"
     scores = forecast.forecast_grid(
         x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon, method=winner
     )
-    flat = top_cells(scores.ravel(), n_flagged(scores.size, 0.05))
+    inside = np.ones(scores.shape, dtype=bool) if study is None else study
+    flat = top_cells(np.where(inside, scores, -np.inf).ravel(), n_flagged(int(inside.sum()), 0.05))
     r, c = np.unravel_index(flat, scores.shape)
     rings = cells_geo(grid, np.asarray(r), np.asarray(c))
     return ForecastPart(
@@ -166,6 +186,8 @@ def forecast_cells(grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceS
         period_start=as_of.date(),
         horizon_days=30,
         coverage=0.05,
+        study="grid" if study is None else "area",
+        n_study=int(inside.sum()),
         backtest=[Backtest.model_validate(plain(row)) for row in table.to_dict(orient="records")],
         cells=[
             ForecastCell(ring=ring, score=round(float(s), 6))

@@ -1,10 +1,14 @@
 """Stage *tables*: what every area is compared with, recomputed for all areas on every run.
 
+* each area and indicator's dispersion, estimated once from its monthly series: every
+  change test (months, quarters, years, the twelve months) carries it, so overdispersed
+  counts are not marked as changes they are not;
 * the :class:`~problembild.picture.models.IndicatorValue` table (one row per area,
-  indicator and period, with rate, changes, exact test p-values and the share of the
+  indicator and period, with rate, changes, test p-values and the share of the
   municipality);
-* the twelve-month window: the need index, the ranks overall and within the category,
-  and the category means — they depend on every area, so they are never reused.
+* the twelve-month window: the need index, the ranks overall and within the category
+  (of empirical-Bayes rates: a small area's rate is mostly noise), and the category
+  means — they depend on every area, so they are never reused.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 
 from problembild.analysis import indicators, need
-from problembild.analysis.change import change_table
+from problembild.analysis.change import change_table, dispersion_table
 from problembild.analysis.vocabulary import ALL
 from problembild.core.db import bulk_insert
 
@@ -28,11 +32,29 @@ _INT_COLUMNS = ("area_id", "count", "previous", "last_year")
 _FLOAT_COLUMNS = ("rate", "p_previous", "p_last_year", "share_of_municipality")
 
 
-def value_rows(counts: Counts, population: pd.Series, municipality_of: dict[int, str]) -> pd.DataFrame:
-    """The IndicatorValue table as a frame (columns as the model's fields)."""
+KEYS = ("area_id", "indicator")
+
+
+def monthly_dispersion(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Each area and indicator's dispersion from its complete months (``dispersion_table``).
+
+    Sums of independent months keep the monthly dispersion, so the same estimate serves
+    the quarters, years and the twelve-month comparison, whose own series are too short.
+    """
+    return dispersion_table(monthly, "month", keys=KEYS)
+
+
+def value_rows(
+    counts: Counts, population: pd.Series, municipality_of: dict[int, str], dispersion: pd.DataFrame
+) -> pd.DataFrame:
+    """The IndicatorValue table as a frame (columns as the model's fields).
+
+    Weeks carry their own series' dispersion, the other periods ``dispersion`` (from
+    :func:`monthly_dispersion`).
+    """
     frames = []
     for period, table in counts.area.items():
-        ch = change_table(table, period, keys=("area_id", "indicator"))
+        ch = change_table(table, period, keys=KEYS, dispersion="estimate" if period == "week" else dispersion)
         ch["area_id"] = ch["area_id"].astype("int64")
         rated = indicators.rates(ch, population)
         rated["municipality"] = rated["area_id"].map(municipality_of).fillna("")
@@ -92,33 +114,48 @@ class WindowStats:
 
     window: list  # month starts (numpy datetime64), oldest first
     need: pd.DataFrame  # need_index's table indexed by area id
-    ranks: dict[str, pd.DataFrame]  # indicator -> rank table indexed by area id
+    ranks: dict[str, pd.DataFrame]  # indicator -> rank table indexed by area id (of shrunk rates)
     category_mean: pd.Series  # (category, indicator) -> the category's rate per 1,000 (population-weighted)
     category_of: dict[int, str | None]
+    dispersion: pd.DataFrame  # monthly_dispersion's table
 
 
 def window_stats(
-    monthly: pd.DataFrame, population: pd.Series, category_of: dict[int, str | None]
+    monthly: pd.DataFrame,
+    population: pd.Series,
+    category_of: dict[int, str | None],
+    dispersion: pd.DataFrame | None = None,
 ) -> WindowStats:
-    """Need index, ranks and category means over the last twelve months of ``monthly``."""
+    """Need index, ranks and category means over the last twelve months of ``monthly``.
+
+    Areas are ranked by their empirical-Bayes rate (``shrunk_rates``): an area of 2,000
+    residents with 12 incidents would otherwise outrank every district by chance. The
+    rank table keeps the raw rate and both intervals beside it.
+    """
     month_starts = sorted(monthly["period_start"].unique())
     window = month_starts[-12:]
     win = monthly[monthly["period_start"].isin(window)]
-    win_sum = win.groupby(["area_id", "indicator"], observed=True)["count"].sum().reset_index()
+    win_sum = win.groupby(list(KEYS), observed=True)["count"].sum().reset_index()
     weights = need.load_weights(settings.HARM_WEIGHTS_FILE)
     need_table = need.need_index(win_sum[win_sum["indicator"] != ALL], population, weights)
     need_table = need_table.set_index("area_id") if "area_id" in need_table.columns else need_table
-    rates_win = indicators.rates(win_sum, population)
+    groups = pd.Series(category_of, dtype=object)
     ranks = {}
-    for code, rows in rates_win.groupby("indicator", observed=True):
-        by_area = rows.set_index("area_id")
-        s = by_area["rate"].where(by_area["rate_available"])
-        ranks[str(code)] = indicators.rank(
-            s, groups=pd.Series({k: category_of.get(k) or "" for k in s.index})
-        )
-    # The category's rate: its areas' incidents per 1,000 of their residents together (a mean of
-    # the areas' rates would weigh an area of 2,000 residents like one of 30,000).
-    known = rates_win[rates_win["rate_available"]].assign(category=lambda f: f["area_id"].map(category_of))
-    summed = known.groupby(["category", "indicator"], observed=True)[["count", "residents"]].sum()
-    category_mean = summed["count"] / summed["residents"] * 1000
-    return WindowStats(window, need_table, ranks, category_mean, category_of)
+    means = {}
+    for code, rows in win_sum.groupby("indicator", observed=True):
+        by_area = rows.set_index("area_id")["count"]
+        known = by_area[population.reindex(by_area.index).fillna(0) > 0]
+        if known.empty:
+            continue
+        shrunk = indicators.shrunk_rates(known, population)
+        table = indicators.rank(shrunk, column="shrunk_rate", groups=groups.reindex(known.index).fillna(""))
+        ranks[str(code)] = table.join(shrunk[["rate", "rate_low", "rate_high", "shrunk_low", "shrunk_high"]])
+        # The category's rate: its areas' incidents per 1,000 of their residents together.
+        for category, row in indicators.group_rates(
+            known, population, groups.reindex(known.index)
+        ).iterrows():
+            means[(category, str(code))] = float(row["rate"])
+    category_mean = pd.Series(means, dtype=float)
+    if dispersion is None:
+        dispersion = monthly_dispersion(monthly)
+    return WindowStats(window, need_table, ranks, category_mean, category_of, dispersion)

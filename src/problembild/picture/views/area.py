@@ -21,11 +21,11 @@ from problembild.incidents.models import AreaMatch, Incident
 from ..document import AreaDocument
 from ..models import AreaPicture
 from ..reading import area_document
-from ..tables import BacktestTable, KeyFiguresTable, MonthlyTable, indicator_rows
+from ..tables import BacktestTable, KeyFiguresTable, MonthlyTable, MonthToDateTable, indicator_rows
 from .unit import crumbs
 
-#: The area's exports (``?table=``): the key figures (default) or the monthly counts.
-EXPORT_TABLES = ("key", "monthly")
+#: The area's exports (``?table=``): the key figures (default), the monthly counts or the month so far.
+EXPORT_TABLES = ("key", "monthly", "to_date")
 #: Columns of the key figures on the print page (the page's others do not fit on paper).
 PRINT_COLUMNS = ("indicator", "count_12m", "rate_12m", "previous_12m", "mark_12m", "p_12m", "q_12m", "trend")
 
@@ -127,6 +127,7 @@ def area_detail(request, panel_id: int):
         context.update(
             key_figures=key_figures(doc),
             monthly=MonthlyTable(doc.series if doc else {}),
+            to_date=MonthToDateTable(doc.month_to_date if doc else None),
             backtest=BacktestTable(forecast.backtest if forecast else []),
             indicators=indicator_choices(),
             hour_tables=hour_of_week_tables(doc),
@@ -187,13 +188,18 @@ def _others(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def area_export(request, panel_id: int, fmt: str):
-    """The area's key figures (every indicator) or, with ``table=monthly``, its monthly counts."""
+    """The area's key figures (every indicator); ``table=monthly`` its monthly counts,
+    ``table=to_date`` the month the data end in so far."""
     what = request.GET.get("table", "key")
     if what not in EXPORT_TABLES:
         raise Http404(_("Okänd tabell: %(table)s") % {"table": what})
     context = _area_context(request, panel_id)
     area, doc = context["area"], context["doc"]
-    table = MonthlyTable(doc.series if doc else {}) if what == "monthly" else key_figures(doc)
+    table = {
+        "monthly": lambda: MonthlyTable(doc.series if doc else {}),
+        "to_date": lambda: MonthToDateTable(doc.month_to_date if doc else None),
+        "key": lambda: key_figures(doc),
+    }[what]()
     note = _("Problembild %(area)s, data till %(as_of)s.") % {
         "area": area.name,
         "as_of": doc.as_of.isoformat() if doc and doc.as_of else "–",
