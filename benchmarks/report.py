@@ -26,7 +26,7 @@ RESULTS = ROOT / "benchmarks" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 #: Order of the benchmarks in run.py and in the document.
-NAMES = ("analysis", "assign", "import", "demo", "refresh", "web")
+NAMES = ("analysis", "statistics", "assign", "import", "demo", "refresh", "web")
 
 GIB = 1024**3
 
@@ -176,7 +176,15 @@ def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     rows: list[tuple[str, str, bool | None]] = []
     if e.get("status") == "failed" and name not in ("demo", "refresh", "web"):
         return [("benchmark ran", e.get("error", "failed")[-200:].replace("\n", " "), False)]
-    if name == "assign":
+    if name == "statistics":
+        try:
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_statistics import targets as statistics_targets
+
+            rows += statistics_targets(e)
+        except Exception as exc:  # never let one renderer break the report
+            rows.append(("calibration report rendered", str(exc)[:160], False))
+    elif name == "assign":
         rate = e.get("points_per_s")
         rows.append(("AreaIndex ≥ 1 M points/s (build + assign)", fmt_rate(rate, "points"), _ge(rate, 1e6)))
         ratio = e.get("ratio_vs_sjoin")
@@ -282,6 +290,21 @@ def section_analysis(e: dict[str, Any]) -> list[str]:
 
         out += ["", markdown(e)]
     except Exception as exc:  # the colleague's renderer; never let it break the report
+        out += ["", f"(cannot render: {exc})"]
+    return out
+
+
+def section_statistics(e: dict[str, Any]) -> list[str]:
+    out = [
+        "False-alarm rate and power of every mark the app shows, under simulation "
+        "(`benchmarks/bench_statistics.py`)."
+    ]
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_statistics import markdown
+
+        out += ["", markdown(e)]
+    except Exception as exc:  # never let one renderer break the report
         out += ["", f"(cannot render: {exc})"]
     return out
 
@@ -450,6 +473,7 @@ def section_web(e: dict[str, Any]) -> list[str]:
 
 SECTIONS = {
     "analysis": ("Spatial analytics", section_analysis),
+    "statistics": ("Calibration of the marks (false alarms and power)", section_statistics),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
     "import": ("Incident import", section_import),
     "demo": ("`make demo` setup", section_demo),
