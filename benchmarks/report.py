@@ -26,7 +26,7 @@ RESULTS = ROOT / "benchmarks" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 #: Order of the benchmarks in run.py and in the document.
-NAMES = ("analysis", "statistics", "assign", "import", "demo", "refresh", "web")
+NAMES = ("analysis", "statistics", "allocation", "assign", "import", "demo", "refresh", "web")
 
 GIB = 1024**3
 
@@ -184,6 +184,14 @@ def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             rows += statistics_targets(e)
         except Exception as exc:  # never let one renderer break the report
             rows.append(("calibration report rendered", str(exc)[:160], False))
+    elif name == "allocation":
+        try:
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_allocation import targets as allocation_targets
+
+            rows += allocation_targets(e)
+        except Exception as exc:  # never let one renderer break the report
+            rows.append(("allocation report rendered", str(exc)[:160], False))
     elif name == "assign":
         rate = e.get("points_per_s")
         rows.append(("AreaIndex ≥ 1 M points/s (build + assign)", fmt_rate(rate, "points"), _ge(rate, 1e6)))
@@ -302,6 +310,21 @@ def section_statistics(e: dict[str, Any]) -> list[str]:
     try:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from bench_statistics import markdown
+
+        out += ["", markdown(e)]
+    except Exception as exc:  # never let one renderer break the report
+        out += ["", f"(cannot render: {exc})"]
+    return out
+
+
+def section_allocation(e: dict[str, Any]) -> list[str]:
+    out = [
+        "Officers per area and each area's shifts over the week, on a national instance "
+        "(`benchmarks/bench_allocation.py`)."
+    ]
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_allocation import markdown
 
         out += ["", markdown(e)]
     except Exception as exc:  # never let one renderer break the report
@@ -474,6 +497,7 @@ def section_web(e: dict[str, Any]) -> list[str]:
 SECTIONS = {
     "analysis": ("Spatial analytics", section_analysis),
     "statistics": ("Calibration of the marks (false alarms and power)", section_statistics),
+    "allocation": ("Officer allocation (`allocate_officers`, `allocate_hours`)", section_allocation),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
     "import": ("Incident import", section_import),
     "demo": ("`make demo` setup", section_demo),
