@@ -19,6 +19,7 @@ data: install
 	$(BIN)/problembild import polisen-events
 	$(BIN)/problembild demo-data --incidents $(DEMO_INCIDENTS) --years $(DEMO_YEARS) --seed $(DEMO_SEED)
 	$(BIN)/problembild refresh
+	$(BIN)/problembild allocate --unit 5312 --save "Exempel: Stockholm syd med väntat tillskott" --example
 	$(BIN)/problembild demo-users
 
 demo: data

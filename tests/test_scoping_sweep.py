@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 #: shell's login, logout and language switch, which show no data.
 SKIP = re.compile(r"^(admin/|login/|logout/|i18n/)")
 #: What the sweep sends for each path parameter: something of the other unit's.
-FOREIGN = {"panel_id": None, "code": "5600", "fmt": "csv", "token": "0" * 32}
+FOREIGN = {"panel_id": None, "code": "5600", "fmt": "csv", "token": "0" * 32, "month": "2024-06"}
 
 
 def routes(patterns=None, prefix: str = ""):
@@ -36,8 +36,13 @@ def routes(patterns=None, prefix: str = ""):
             yield route.lstrip("^").rstrip("$"), p
 
 
-def fill(route: str, rosengard: Area) -> str:
-    values = {**FOREIGN, "panel_id": str(rosengard.panel_id)}
+def fill(route: str, rosengard: Area, scenario: int = 0) -> str:
+    values = {
+        **FOREIGN,
+        "panel_id": str(rosengard.panel_id),
+        "pk": str(scenario),
+        "scenario_id": str(scenario),
+    }
 
     def value(match: re.Match) -> str:
         name = match.group(1).split(":")[-1]
@@ -53,14 +58,29 @@ def computed(rosengard_data):
     return rosengard_data[0]
 
 
-def test_every_route_refuses_or_hides_another_units_area(client_for, botkyrka_chief, computed):
+@pytest.fixture
+def foreign_scenario(computed):
+    """Malmö's staffing and a saved scenario of Syd: the sweep asks for them from Botkyrka."""
+    from problembild.core.models import OrgUnit
+    from problembild.resources.models import Staffing
+    from problembild.resources.scenarios import Parameters, run_scenario
+
+    Staffing.objects.create(
+        area=computed, period=date(2024, 6, 1), officers=3, hours_outside=5, actual=[1.0] * 168
+    )
+    return run_scenario(OrgUnit.objects.get(code="5600"), Parameters(available=5), name="Syd").pk
+
+
+def test_every_route_refuses_or_hides_another_units_area(
+    client_for, botkyrka_chief, computed, foreign_scenario
+):
     client = client_for(botkyrka_chief)
     rosengard = computed
     swept = []
     for route, _pattern in routes():
         if SKIP.match(route):
             continue
-        url = fill(route, rosengard)
+        url = fill(route, rosengard, foreign_scenario)
         for query in ("", "reason=sweep&recipient=sweep"):
             response = client.get(url + ("?" + query if query else ""))
             swept.append(url)
@@ -83,10 +103,13 @@ def test_every_route_refuses_or_hides_another_units_area(client_for, botkyrka_ch
         "/api/areas/",
         "/api/units/",
         "/units/",
+        "/resources/units/",
+        "/resources/scenarios/",
+        "/api/resources/",
     ):
         assert any(u.startswith(expected) for u in swept), expected
 
 
 def test_the_sweep_sees_every_app(botkyrka_chief):
     names = {p.lookup_str.split(".")[1] for _, p in routes() if p.lookup_str.startswith("problembild.")}
-    assert {"core", "areas", "incidents", "picture"} <= names
+    assert {"core", "areas", "incidents", "picture", "resources"} <= names

@@ -15,6 +15,7 @@ from problembild.core.access import log_request
 from problembild.core.api import API_AUTH, request_user
 from problembild.core.models import AccessLogEntry
 from problembild.picture.api.views import router as picture_router
+from problembild.resources.api.views import router as resources_router
 
 
 def signed_in(view):
@@ -44,6 +45,7 @@ api = NinjaAPI(
 )
 api.add_router("/", areas_router)
 api.add_router("/", picture_router)
+api.add_router("/", resources_router)
 
 
 @api.exception_handler(PermissionDenied)

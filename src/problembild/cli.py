@@ -10,7 +10,7 @@ import json
 import os
 import secrets
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import typer
@@ -259,6 +259,56 @@ def import_population_cmd(
     )
 
 
+def _resources_import(kind: str, file: Path, source: str, skip_invalid: Path | None) -> None:
+    setup_django()
+    from problembild.resources import importers
+
+    fn = importers.import_capacity if kind == "capacity" else importers.import_staffing
+    extra = {"presence_only": True} if kind == "presence" else {}
+    _run_import(
+        fn,
+        file,
+        command=f"import {kind}",
+        source=source,
+        skip_invalid=skip_invalid is not None,
+        rejects=skip_invalid,
+        **extra,
+    )
+
+
+_SKIP = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here.")
+
+
+@import_app.command("staffing")
+def import_staffing_cmd(
+    file: Path,
+    source: str = typer.Option("", help="Source note stored with the rows."),
+    skip_invalid: Path | None = _SKIP,
+) -> None:
+    """Import area officers per area and month (area, month, officers[, fte, hours_outside][, day, hour, planned, actual])."""
+    _resources_import("staffing", file, source, skip_invalid)
+
+
+@import_app.command("presence")
+def import_presence_cmd(
+    file: Path,
+    source: str = typer.Option("", help="Source note stored with the rows."),
+    skip_invalid: Path | None = _SKIP,
+) -> None:
+    """Import presence hours per hour of week (area, month, day, hour, planned, actual)."""
+    _resources_import("presence", file, source, skip_invalid)
+
+
+@import_app.command("capacity")
+def import_capacity_cmd(
+    file: Path,
+    source: str = typer.Option("", help="Source note stored with the rows."),
+    skip_invalid: Path | None = _SKIP,
+) -> None:
+    """Import what each unit can place per month (unit, month, officers[, hours, increase])."""
+    _resources_import("capacity", file, source, skip_invalid)
+
+
 @import_app.command("clean-uploads")
 def clean_uploads_cmd(
     hours: float = typer.Option(24.0, help="Delete upload folders untouched for this many hours."),
@@ -290,6 +340,96 @@ def demo_data(
             seed=seed,
             progress=progress,
         )
+    from datetime import date
+
+    from problembild.resources.demo import generate_example_resources
+
+    made = generate_example_resources(seed=seed, end=date(date.today().year, 1, 1))
+    console.print(
+        f"Example staffing: {made['staffing']} area-months, capacity: {made['capacity']} unit-months "
+        "(marked example)."
+    )
+
+
+@contextmanager
+def native_stdout_silenced():
+    """Keep what native libraries print on file descriptor 1 out of the command's output.
+
+    HiGHS prints a banner when a process builds its first model, whatever its options say;
+    ``--json`` output must stay parseable. C's buffers are flushed before fd 1 comes back.
+    """
+    import ctypes
+
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+@app.command()
+def allocate(
+    unit: str = typer.Option(..., "--unit", help="Org unit code: the areas under it get officers."),
+    available: int | None = typer.Option(
+        None,
+        "--available",
+        help="Officers to place (default: the unit's capacity plus the expected increase).",
+    ),
+    period: str | None = typer.Option(None, help="Staffing month YYYY-MM (default: the latest)."),
+    cap: int | None = typer.Option(None, help="At most this many officers per area."),
+    max_change: int | None = typer.Option(None, "--max-change", help="At most this many officers moved."),
+    extra: int = typer.Option(0, help="Current allocation plus this many new officers (nobody moves)."),
+    robust: str = typer.Option("none", help="none, expected or worst_decile over 200 demand scenarios."),
+    save: str | None = typer.Option(None, "--save", help="Save the scenario under this name."),
+    example: bool = typer.Option(False, "--example", help="Mark the saved scenario as example data."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Place area officers across the areas under a unit by need, floors, caps and turnover (HiGHS)."""
+    setup_django()
+    from problembild.core.models import OrgUnit
+    from problembild.resources.importers import FieldError, parse_month
+    from problembild.resources.scenarios import Parameters, run_scenario, summary
+
+    org = OrgUnit.objects.filter(code=unit).first()
+    if org is None:
+        err_console.print(f"[red]Error: no org unit with code {escape(unit)!r}[/red]", highlight=False)
+        raise typer.Exit(2)
+    try:
+        month = parse_month(period) if period else None
+        params = Parameters(available=available, cap=cap, max_change=max_change, extra=extra, robust=robust)
+        with native_stdout_silenced():
+            scenario = run_scenario(
+                org, params, period=month, name=save or "", save=save is not None, example=example
+            )
+    except (ValueError, FieldError) as exc:
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    data = summary(scenario)
+    if as_json:
+        console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    result = scenario.result
+    console.print(
+        f"{org.name}: {result['proposed_total']} of {result['available']} officers placed "
+        f"(now {result['current_total']}); floors {'met' if result['floors_met'] else 'NOT met'}"
+        f" (short {result['shortfall']}); objective {result['objective']:.2f}; "
+        f"{'optimal' if result['optimal'] else 'gap ' + format(result['gap'], '.4f')}"
+    )
+    for name, value in data["baselines"].items():
+        if value is not None:
+            console.print(f"  baseline {name}: objective {value:.2f}")
+    for a in result["areas"]:
+        console.print(f"  {a['name']}: {a['current']} -> {a['proposed']}  {a['text_en']}", highlight=False)
+    for message in result["messages"]:
+        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
+    if save is not None:
+        console.print(f"Saved as scenario {scenario.pk}.")
 
 
 @app.command("demo-users")

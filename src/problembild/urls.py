@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("problembild.areas.urls")),
     path("", include("problembild.incidents.urls")),
     path("", include("problembild.picture.urls")),
+    path("resources/", include("problembild.resources.urls")),
 ]
 
 handler403 = "problembild.web.views.permission_denied"

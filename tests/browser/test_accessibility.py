@@ -66,6 +66,12 @@ PAGES = [
     ("access-review", "admin", "/access-review/", []),
     ("export-reason-area", "admin", "/areas/48/export.csv", ["form.export-form"]),
     ("export-reason-overview", "admin", "/export/overview.xlsx", ["form.export-form"]),
+    (
+        "resources-police-area",
+        "po.stockholm.syd",
+        "/resources/units/5312/",
+        ["#week-presence[data-drawn] .main-svg", "#protected-chart[data-drawn] .main-svg"],
+    ),
 ]
 
 

@@ -65,3 +65,9 @@ def role_codes(user) -> set[str]:
 def has_role(user, roles) -> bool:
     """True when ``user`` holds any of ``roles``."""
     return bool(role_codes(user) & set(roles))
+
+
+#: Roles that manage units: they edit their units' staffing and capacity (within their scope).
+MANAGER_ROLES: Final = frozenset({REGION_MANAGER, POLICE_AREA_MANAGER, LOCAL_CHIEF, ADMINISTRATOR})
+#: Roles that may run and save resource scenarios: managers, and the national analysts who plan.
+PLANNING_ROLES: Final = MANAGER_ROLES | {NATIONAL_ANALYST}

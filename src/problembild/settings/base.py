@@ -36,10 +36,12 @@ INSTALLED_APPS = [
     "django_tables2",
     "axes",
     "ninja",
+    "simple_history",
     "problembild.core",
     "problembild.areas",
     "problembild.incidents",
     "problembild.picture",
+    "problembild.resources",
     "problembild.web",
 ]
 
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Who made each edit, for the history of edits (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "problembild.core.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -212,6 +216,10 @@ OFFICER_RULE_CATEGORIES = [
     if c.strip()
 ]
 RESIDENTS_PER_OFFICER = int(os.environ.get("PROBLEMBILD_RESIDENTS_PER_OFFICER", "5000"))
+# Share of area officers' hours that should be spent in their own area (protected time).
+PROTECTED_TIME_THRESHOLD = float(os.environ.get("PROBLEMBILD_PROTECTED_TIME_THRESHOLD", "0.8"))
+# Presence hours in the area that one area officer gives in a week (the hours plan's budget).
+PRESENCE_HOURS_PER_OFFICER = float(os.environ.get("PROBLEMBILD_PRESENCE_HOURS_PER_OFFICER", "24"))
 
 NINJA_PAGINATION_PER_PAGE = 100
 # The API's schema (/api/openapi.json) and docs (/api/docs) answer only signed-in users (session

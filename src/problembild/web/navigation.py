@@ -41,6 +41,7 @@ class MenuItem:
 MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Översikt"), "picture:overview"),
     MenuItem(_("Händelseflödet"), "incidents:feed"),
+    MenuItem(_("Resurser"), "resources:index"),
     MenuItem(_("Import"), "core:import", importers),
     MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
     MenuItem(_("Behörighetsgranskning"), "core:access_review", auditors),
