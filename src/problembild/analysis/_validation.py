@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 
@@ -76,3 +77,19 @@ def rng_from(seed: int | np.random.Generator | None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
+
+
+def nonnegative_series(values: Any, name: str) -> pd.Series:
+    """``values`` as a float Series (a Series keeps its index): finite and >= 0, NaN for missing."""
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+    if series.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional")
+    try:
+        out = pd.to_numeric(series, errors="raise").astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if np.isinf(out).any() or (out < 0).any():
+        raise ValueError(f"{name} must be finite and >= 0 (missing may be NaN)")
+    if out.index.has_duplicates:
+        raise ValueError(f"{name} has duplicate index values")
+    return out

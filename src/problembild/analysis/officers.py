@@ -14,7 +14,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from ._validation import positive
+from ._validation import nonnegative_series, positive
 
 __all__ = ["RESIDENTS_PER_OFFICER", "officer_requirement"]
 
@@ -23,21 +23,6 @@ RESIDENTS_PER_OFFICER: Final = 5000
 
 NO_RESIDENTS: Final = "no population figure"
 NO_OFFICERS: Final = "no officer count"
-
-
-def _as_series(values: Any, name: str) -> pd.Series:
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
-    if series.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
-    try:
-        out = pd.to_numeric(series, errors="raise").astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if np.isinf(out).any() or (out < 0).any():
-        raise ValueError(f"{name} must be finite and >= 0 (missing may be NaN)")
-    if out.index.has_duplicates:
-        raise ValueError(f"{name} has duplicate index values")
-    return out
 
 
 def officer_requirement(
@@ -69,8 +54,8 @@ def officer_requirement(
         ``"no officer count"``). 0 residents require 0 officers.
     """
     rpo = positive(residents_per_officer, "residents_per_officer")
-    res = _as_series(residents, "residents")
-    off = _as_series(officers, "officers")
+    res = nonnegative_series(residents, "residents")
+    off = nonnegative_series(officers, "officers")
     if isinstance(residents, pd.Series) and isinstance(officers, pd.Series):
         index = res.index.union(off.index, sort=False)
         res, off = res.reindex(index), off.reindex(index)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_1d_float
+from ._validation import as_1d_float, nonnegative_series
 from .need import DEFAULT_HARM_WEIGHTS, HarmWeights, _checked_weights
 from .vocabulary import ALL, INDICATOR_CODES
 
@@ -386,21 +386,6 @@ def presence_vs_demand(
 # --------------------------------------------------------------------------- protected time
 
 
-def _hours(values: Any, name: str) -> pd.Series:
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
-    if series.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
-    try:
-        out = pd.to_numeric(series, errors="raise").astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if np.isinf(out).any() or (out < 0).any():
-        raise ValueError(f"{name} must be finite and >= 0 (missing may be NaN)")
-    if out.index.has_duplicates:
-        raise ValueError(f"{name} has duplicate index values")
-    return out
-
-
 def protected_time(hours_in_area: Any, hours_total: Any, *, threshold: float = 0.8) -> pd.DataFrame:
     """Share of officers' working hours actually spent in the area ("protected time").
 
@@ -436,8 +421,8 @@ def protected_time(hours_in_area: Any, hours_total: Any, *, threshold: float = 0
         rounding excess of up to 1e-9 relative is accepted and the share capped at 1).
     """
     limit = _share(threshold, "threshold")
-    inside = _hours(hours_in_area, "hours_in_area")
-    total = _hours(hours_total, "hours_total")
+    inside = nonnegative_series(hours_in_area, "hours_in_area")
+    total = nonnegative_series(hours_total, "hours_total")
     if isinstance(hours_in_area, pd.Series) and isinstance(hours_total, pd.Series):
         index = inside.index.union(total.index, sort=False)
         inside, total = inside.reindex(index), total.reindex(index)

@@ -112,7 +112,9 @@ class UnitResources:
     rows: list[AreaResources]
     rollups: list[Rollup] = field(default_factory=list)
     capacity: Capacity | None = None
-    next_capacity: Capacity | None = None  # the first month after ``period`` with capacity: what a plan is for
+    next_capacity: Capacity | None = (
+        None  # the first month after ``period`` with capacity: what a plan is for
+    )
     threshold: float = 0.8
 
     @property

@@ -364,6 +364,33 @@ def edit_history(obj, fields: tuple[str, ...]) -> list[tuple]:
     ]
 
 
+def _edit(
+    request, obj, form_class, fields: tuple[str, ...], *, title: str, back: str, saved: str, again: str
+):
+    """The form of one staffing or capacity row: save (logged as a change) or show it with its history."""
+    form = form_class(request.POST or None, instance=obj)
+    if request.method == "POST" and form.is_valid():
+        row = form.save(commit=False)
+        row.example = False
+        row.source = _("Inmatad av %(user)s") % {"user": request.user.get_username()}
+        row.save()
+        log_request(request, AccessLogEntry.Action.CHANGE, obj=row)
+        messages.success(request, saved)
+        return redirect(again)
+    log_request(request, AccessLogEntry.Action.VIEW, object_type=obj._meta.label_lower, object_repr=title)
+    return render(
+        request,
+        "resources/edit.html",
+        {
+            "form": form,
+            "title": title,
+            "back": back,
+            "history": edit_history(obj, fields),
+            "field_labels": [type(obj)._meta.get_field(f).verbose_name for f in fields],
+        },
+    )
+
+
 def staffing_edit(request, panel_id: int, month: str):
     """Edit one area's officers and hours outside the area for one month (managers of its unit)."""
     area = Area.objects.get_for_user(request.user, panel_id=panel_id)
@@ -371,29 +398,16 @@ def staffing_edit(request, panel_id: int, month: str):
     if not may(request.user, MANAGER_ROLES, area.org_unit):
         raise PermissionDenied(_("Bemanningen ändras av enhetens ledning."))
     staffing = Staffing.objects.filter(area=area, period=period).first() or Staffing(area=area, period=period)
-    form = StaffingForm(request.POST or None, instance=staffing)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        saved.example = False
-        saved.source = _("Inmatad av %(user)s") % {"user": request.user.get_username()}
-        saved.save()
-        log_request(request, AccessLogEntry.Action.CHANGE, obj=saved)
-        messages.success(
-            request, _("Bemanningen för %(area)s %(month)s sparades.") % {"area": area.name, "month": month}
-        )
-        return redirect("resources:staffing", panel_id=panel_id, month=f"{period:%Y-%m}")
-    log_request(request, AccessLogEntry.Action.VIEW, obj=area, object_repr=f"staffing {area.name} {month}")
-    history = edit_history(staffing, FIELDS_STAFFING)
-    return render(
+    label = f"{period:%Y-%m}"
+    return _edit(
         request,
-        "resources/edit.html",
-        {
-            "form": form,
-            "title": _("Bemanning: %(area)s, %(month)s") % {"area": area.name, "month": f"{period:%Y-%m}"},
-            "back": reverse("resources:unit", args=[area.org_unit.code]) + f"?period={period:%Y-%m}",
-            "history": history,
-            "field_labels": [Staffing._meta.get_field(f).verbose_name for f in FIELDS_STAFFING],
-        },
+        staffing,
+        StaffingForm,
+        FIELDS_STAFFING,
+        title=_("Bemanning: %(area)s, %(month)s") % {"area": area.name, "month": label},
+        back=reverse("resources:unit", args=[area.org_unit.code]) + f"?period={label}",
+        saved=_("Bemanningen för %(area)s %(month)s sparades.") % {"area": area.name, "month": label},
+        again=reverse("resources:staffing", args=[panel_id, label]),
     )
 
 
@@ -406,27 +420,14 @@ def capacity_edit(request, code: str, month: str):
     capacity = Capacity.objects.filter(org_unit=unit, period=period).first() or Capacity(
         org_unit=unit, period=period
     )
-    form = CapacityForm(request.POST or None, instance=capacity)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        saved.example = False
-        saved.source = _("Inmatad av %(user)s") % {"user": request.user.get_username()}
-        saved.save()
-        log_request(request, AccessLogEntry.Action.CHANGE, obj=saved)
-        messages.success(
-            request, _("Kapaciteten för %(unit)s %(month)s sparades.") % {"unit": unit.name, "month": month}
-        )
-        return redirect("resources:capacity", code=code, month=f"{period:%Y-%m}")
-    log_request(request, AccessLogEntry.Action.VIEW, obj=unit, object_repr=f"capacity {unit.name} {month}")
-    history = edit_history(capacity, FIELDS_CAPACITY)
-    return render(
+    label = f"{period:%Y-%m}"
+    return _edit(
         request,
-        "resources/edit.html",
-        {
-            "form": form,
-            "title": _("Kapacitet: %(unit)s, %(month)s") % {"unit": unit.name, "month": f"{period:%Y-%m}"},
-            "back": reverse("resources:unit", args=[unit.code]) + f"?period={period:%Y-%m}",
-            "history": history,
-            "field_labels": [Capacity._meta.get_field(f).verbose_name for f in FIELDS_CAPACITY],
-        },
+        capacity,
+        CapacityForm,
+        FIELDS_CAPACITY,
+        title=_("Kapacitet: %(unit)s, %(month)s") % {"unit": unit.name, "month": label},
+        back=reverse("resources:unit", args=[unit.code]) + f"?period={label}",
+        saved=_("Kapaciteten för %(unit)s %(month)s sparades.") % {"unit": unit.name, "month": label},
+        again=reverse("resources:capacity", args=[code, label]),
     )

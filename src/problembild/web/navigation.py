@@ -36,12 +36,17 @@ class MenuItem:
     label: str
     url_name: str
     visible: Callable[[object], bool] = everyone
+    #: A URL namespace whose every page counts as this entry's (a section of several pages).
+    section: str = ""
+
+    def is_current(self, view_name: str) -> bool:
+        return view_name == self.url_name or bool(self.section and view_name.startswith(self.section + ":"))
 
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Översikt"), "picture:overview"),
     MenuItem(_("Händelseflödet"), "incidents:feed"),
-    MenuItem(_("Resurser"), "resources:index"),
+    MenuItem(_("Resurser"), "resources:index", section="resources"),
     MenuItem(_("Import"), "core:import", importers),
     MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
     MenuItem(_("Behörighetsgranskning"), "core:access_review", auditors),
@@ -57,7 +62,7 @@ def menu(request) -> list[dict]:
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match else ""
     return [
-        {"label": item.label, "url": reverse(item.url_name), "current": item.url_name == current}
+        {"label": item.label, "url": reverse(item.url_name), "current": item.is_current(current)}
         for item in MENU
         if item.visible(user)
     ]
