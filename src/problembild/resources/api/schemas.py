@@ -60,6 +60,46 @@ class UnitResourcesOut(Schema):
     units: list[RollupOut]
 
 
+class ScenarioParameters(Schema):
+    """What the scenario was run with."""
+
+    available: int | None = Field(description="Officers to place.")
+    extra: int = Field(0, description="Current allocation + this many (nobody moves); 0: a full proposal.")
+    cap: int | None = Field(None, description="At most this many per area.")
+    max_change: int | None = Field(None, description="At most this many officers moved from their area.")
+    robust: str = Field("none", description="`none`, `expected` or `worst_decile` over need scenarios.")
+    hours_per_officer: float | None = Field(None, description="Presence hours per officer and week (plans).")
+    scope: str = Field("settings", description="The rule's scope: `settings` or `special`.")
+    ratio: int | None = Field(None, description="Residents per officer (None: the setting).")
+    seed: int = 0
+
+
+class ScenarioArea(Schema):
+    """One area of a scenario: what it has, what it gets and why."""
+
+    panel_id: int
+    name: str
+    lpo: str = Field(description="Local police area.")
+    category: str
+    residents: int | None
+    population_synthetic: bool
+    need: float = Field(description="Harm-weighted incidents in the picture's twelve months.")
+    need_share: float | None
+    has_picture: bool
+    reported: bool = Field(description="Staffing was reported for the month (else current is 0).")
+    covered: bool = Field(description="The 1-per-5,000 floor applies to the area.")
+    floor: int | None
+    current: int
+    proposed: int
+    change: int
+    proportional: int = Field(description="Proportional (Hamilton) rounding of the same officers by need.")
+    shortfall: int = Field(description="Officers below the floor in the proposal.")
+    marginal: float = Field(description="Coverage the area's next officer would add.")
+    reasons: list[str] = Field(description="Reason codes, most decisive first (analysis.allocation.REASONS).")
+    text_sv: str
+    text_en: str
+
+
 class ScenarioOut(Schema):
     id: int
     unit: str
@@ -69,7 +109,7 @@ class ScenarioOut(Schema):
     author: str
     created: datetime
     example: bool
-    parameters: dict
+    parameters: ScenarioParameters
     officers: dict[str, int] = Field(description="Panel id → proposed officers.")
     current: dict[str, int]
     floors_met: bool | None
@@ -82,6 +122,6 @@ class ScenarioOut(Schema):
     )
     available: int | None
     messages: list[str]
-    areas: list[dict] = Field(
+    areas: list[ScenarioArea] = Field(
         description="Per area: current, proposed, proportional, floor, need, reasons and explanations (sv, en)."
     )
