@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from problembild.core import csvrows
 from problembild.core.errors import ImportFailed
 from problembild.resources import importers
 from problembild.resources.models import Capacity, Staffing
@@ -146,34 +147,34 @@ def test_capacity_import(tmp_path, botkyrka):
 
 @given(st.integers(1900, 2100), st.integers(1, 12))
 def test_parse_month_round_trip(year, month):
-    assert importers.parse_month(f"{year}-{month:02d}") == date(year, month, 1)
-    assert importers.parse_month(f"{year}-{month:02d}-01") == date(year, month, 1)
+    assert csvrows.parse_month(f"{year}-{month:02d}") == date(year, month, 1)
+    assert csvrows.parse_month(f"{year}-{month:02d}-01") == date(year, month, 1)
 
 
 @given(st.text(max_size=12))
 def test_parse_month_refuses_or_reads(text):
     try:
-        value = importers.parse_month(text)
-    except importers.FieldError as exc:
+        value = csvrows.parse_month(text)
+    except csvrows.FieldError as exc:
         assert repr(text) in str(exc)
     else:
         assert value.day == 1 and f"{value:%Y-%m}" in text
 
 
-@given(st.integers(0, importers.MAX_OFFICERS))
+@given(st.integers(0, csvrows.MAX_OFFICERS))
 def test_parse_count_reads_grouped_numbers(n):
-    assert importers.parse_count(f"{n:,}".replace(",", "\u00a0")) == n
+    assert csvrows.parse_count(f"{n:,}".replace(",", "\u00a0")) == n
 
 
-@given(st.floats(0, importers.MAX_HOURS, allow_nan=False))
+@given(st.floats(0, csvrows.MAX_HOURS, allow_nan=False))
 def test_parse_hours_reads_decimal_commas(x):
-    assert importers.parse_hours(repr(x).replace(".", ",")) == pytest.approx(x)
+    assert csvrows.parse_hours(repr(x).replace(".", ",")) == pytest.approx(x)
 
 
 @given(st.text(max_size=10))
 def test_parse_hours_never_crashes(text):
     try:
-        value = importers.parse_hours(text)
-    except importers.FieldError:
+        value = csvrows.parse_hours(text)
+    except csvrows.FieldError:
         return
-    assert 0 <= value <= importers.MAX_HOURS
+    assert 0 <= value <= csvrows.MAX_HOURS

@@ -92,6 +92,13 @@ class AreaQuerySet(models.QuerySet):
             raise PermissionDenied("This area is outside your organisational scope.")
         return area
 
+    def keyed(self) -> dict[str, Area]:
+        """The areas by panel id (as text) and by exact name: how import files name an area."""
+        areas = list(self)
+        found = {str(a.panel_id): a for a in areas}
+        found.update({a.name: a for a in areas})
+        return found
+
     def current(self) -> AreaQuerySet:
         """Areas classified in the latest assessment round."""
         latest = AssessmentRound.latest()
