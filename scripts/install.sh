@@ -2,6 +2,8 @@
 # Create .venv with Python >= 3.12 and install Problembild with its development tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Debian libraries Problembild needs at run time (Pango for PDFs); the test tools come with `make test`.
+PROBLEMBILD_RUNTIME_ONLY=1 scripts/system-deps.sh
 PYTHON=${PYTHON:-$(scripts/find-python)}
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then
   rm -rf .venv
