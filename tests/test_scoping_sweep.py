@@ -23,7 +23,15 @@ pytestmark = pytest.mark.django_db
 #: shell's login, logout and language switch, which show no data.
 SKIP = re.compile(r"^(admin/|login/|logout/|i18n/)")
 #: What the sweep sends for each path parameter: something of the other unit's.
-FOREIGN = {"panel_id": None, "code": "5600", "fmt": "csv", "token": "0" * 32, "month": "2024-06"}
+FOREIGN = {
+    "panel_id": None,
+    "code": "5600",
+    "fmt": "csv",
+    "token": "0" * 32,
+    "month": "2024-06",
+    "year": "2024",
+    "quarter": "2024Q4",
+}
 
 
 def routes(patterns=None, prefix: str = ""):
@@ -68,6 +76,15 @@ def foreign_scenario(computed):
     Staffing.objects.create(
         area=computed, period=date(2024, 6, 1), officers=3, hours_outside=5, actual=[1.0] * 168
     )
+    from problembild.followup.models import Activity, Method, PictureDocument, Priority
+    from problembild.followup.seed import load_seed
+
+    load_seed()
+    doc = PictureDocument.objects.create(area=computed, year=2024, summary="Rosengård secret")
+    Priority.objects.create(document=doc, rank=1, title="Rosengård priority")
+    Activity.objects.create(
+        area=computed, method=Method.objects.first(), date=date(2024, 11, 1), hours=2, note="Rosengård"
+    )
     return run_scenario(OrgUnit.objects.get(code="5600"), Parameters(available=5), name="Syd").pk
 
 
@@ -106,10 +123,13 @@ def test_every_route_refuses_or_hides_another_units_area(
         "/resources/units/",
         "/resources/scenarios/",
         "/api/resources/",
+        "/followup/units/",
+        "/followup/areas/",
+        "/api/followup/",
     ):
         assert any(u.startswith(expected) for u in swept), expected
 
 
 def test_the_sweep_sees_every_app(botkyrka_chief):
     names = {p.lookup_str.split(".")[1] for _, p in routes() if p.lookup_str.startswith("problembild.")}
-    assert {"core", "areas", "incidents", "picture", "resources"} <= names
+    assert {"core", "areas", "incidents", "picture", "resources", "followup"} <= names

@@ -14,6 +14,7 @@ from problembild.areas.api.views import router as areas_router
 from problembild.core.access import log_request
 from problembild.core.api import API_AUTH, request_user
 from problembild.core.models import AccessLogEntry
+from problembild.followup.api.views import router as followup_router
 from problembild.picture.api.views import router as picture_router
 from problembild.resources.api.views import router as resources_router
 
@@ -46,6 +47,7 @@ api = NinjaAPI(
 api.add_router("/", areas_router)
 api.add_router("/", picture_router)
 api.add_router("/", resources_router)
+api.add_router("/", followup_router)
 
 
 @api.exception_handler(PermissionDenied)

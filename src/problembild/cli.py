@@ -21,8 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 app = typer.Typer(help="Problembild – lokal problembild för utsatta områden.", no_args_is_help=True)
 import_app = typer.Typer(help="Importera data (allt eller inget; upprepad import lägger inte till något).")
 taxonomy_app = typer.Typer(help="Taxonomin: händelsetyper -> indikatorgrupper.")
+report_app = typer.Typer(help="Rapporter för schemalagda körningar.")
 app.add_typer(import_app, name="import")
 app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(report_app, name="report")
 # Never wrap printed text: when the output is not a terminal (a log file, a pipe) rich would
 # break lines at 80 columns, and a log line must stay one line. Progress bars still fit the
 # terminal's width.
@@ -143,6 +145,12 @@ def init() -> None:
         f"Register: {summary.areas} areas, {summary.classifications} classifications in {summary.rounds} rounds, "
         f"{summary.municipalities} municipalities, {summary.org_units} org units; "
         f"{summary.changed} row(s) changed."
+    )
+    from problembild.followup.seed import load_seed
+
+    seeded = load_seed()
+    console.print(
+        f"Method support and strategy: {seeded['methods']} method(s), {seeded['strategy']} goal/indicator/target row(s) changed."
     )
 
 
@@ -309,6 +317,86 @@ def import_capacity_cmd(
     _resources_import("capacity", file, source, skip_invalid)
 
 
+@import_app.command("activities")
+def import_activities_cmd(
+    file: Path,
+    source: str = typer.Option("", help="Source note stored with the rows."),
+    skip_invalid: Path | None = _SKIP,
+) -> None:
+    """Import activities (area, date, method, hours[, officers, partners, priority, promise, note])."""
+    setup_django()
+    from problembild.followup.importers import import_activities
+
+    _run_import(
+        import_activities,
+        file,
+        command="import activities",
+        source=source,
+        skip_invalid=skip_invalid is not None,
+        rejects=skip_invalid,
+    )
+
+
+@import_app.command("survey")
+def import_survey_cmd(
+    file: Path,
+    source: str = typer.Option("", help="Source note stored with the rows."),
+    skip_invalid: Path | None = _SKIP,
+) -> None:
+    """Import safety-survey results (area, year, measure, value)."""
+    setup_django()
+    from problembild.followup.importers import import_survey
+
+    _run_import(
+        import_survey,
+        file,
+        command="import survey",
+        source=source,
+        skip_invalid=skip_invalid is not None,
+        rejects=skip_invalid,
+    )
+
+
+@report_app.command("quarterly")
+def report_quarterly(
+    unit: str = typer.Option(..., "--unit", help="Org unit code."),
+    quarter: str = typer.Option(..., "--quarter", help="Quarter, e.g. 2025Q4."),
+    fmt: str = typer.Option("html", "--format", help="html or pdf."),
+    output: Path = typer.Option(..., "--output", help="File to write."),
+) -> None:
+    """Write a unit's quarterly follow-up report (HTML or PDF) for scheduled runs."""
+    setup_django()
+    from problembild.followup.rendering import render_report
+
+    if fmt not in ("html", "pdf"):
+        err_console.print(
+            f"[red]Error: --format must be html or pdf, not {escape(fmt)!r}[/red]", highlight=False
+        )
+        raise typer.Exit(2)
+    try:
+        content, org = render_report(unit, quarter, fmt)
+    except (LookupError, ValueError) as exc:
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    output.write_bytes(content)
+    from types import SimpleNamespace
+
+    from problembild.core.access import log_access
+    from problembild.core.imports import os_user
+    from problembild.core.models import AccessLogEntry
+
+    log_access(
+        SimpleNamespace(username=os_user() or "cli", is_authenticated=False),
+        AccessLogEntry.Action.EXPORT,
+        obj=org,
+        object_repr=f"quarterly report {org.name} {quarter} ({fmt})",
+        reason="scheduled report (CLI)",
+        recipient=str(output),
+        path=f"cli: problembild report quarterly --unit {unit} --quarter {quarter} --format {fmt}",
+    )
+    console.print(f"Wrote {output} ({len(content):,} bytes).")
+
+
 @import_app.command("clean-uploads")
 def clean_uploads_cmd(
     hours: float = typer.Option(24.0, help="Delete upload folders untouched for this many hours."),
@@ -347,6 +435,13 @@ def demo_data(
     made = generate_example_resources(seed=seed, end=date(date.today().year, 1, 1))
     console.print(
         f"Example staffing: {made['staffing']} area-months, capacity: {made['capacity']} unit-months "
+        "(marked example)."
+    )
+    from problembild.followup.demo import generate_example_followup
+
+    follow = generate_example_followup(seed=seed, today=date.today())
+    console.print(
+        f"Example follow-up: {follow['documents']} problem picture documents, {follow['activities']} activities "
         "(marked example)."
     )
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("problembild.incidents.urls")),
     path("", include("problembild.picture.urls")),
     path("resources/", include("problembild.resources.urls")),
+    path("followup/", include("problembild.followup.urls")),
 ]
 
 handler403 = "problembild.web.views.permission_denied"

@@ -66,6 +66,10 @@ PAGES = [
     ("access-review", "admin", "/access-review/", []),
     ("export-reason-area", "admin", "/areas/48/export.csv", ["form.export-form"]),
     ("export-reason-overview", "admin", "/export/overview.xlsx", ["form.export-form"]),
+    ("followup-unit", "lpo.botkyrka", "/followup/units/5312-botkyrka/", []),
+    ("followup-strategy", "noa.analytiker", "/followup/strategy/", []),
+    ("followup-methods", "lasare", "/followup/methods/", []),
+    ("followup-activities", "lpo.botkyrka", "/followup/activities/", []),
     (
         "resources-police-area",
         "po.stockholm.syd",

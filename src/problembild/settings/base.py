@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "problembild.incidents",
     "problembild.picture",
     "problembild.resources",
+    "problembild.followup",
     "problembild.web",
 ]
 

@@ -47,6 +47,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Översikt"), "picture:overview"),
     MenuItem(_("Händelseflödet"), "incidents:feed"),
     MenuItem(_("Resurser"), "resources:index", section="resources"),
+    MenuItem(_("Styrning"), "followup:index", section="followup"),
     MenuItem(_("Import"), "core:import", importers),
     MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
     MenuItem(_("Behörighetsgranskning"), "core:access_review", auditors),
