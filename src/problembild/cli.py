@@ -267,14 +267,24 @@ def import_population_cmd(
     )
 
 
-def _resources_import(kind: str, file: Path, source: str, skip_invalid: Path | None) -> None:
-    setup_django()
-    from problembild.resources import importers
+#: The small CSV imports: command name -> (importer's dotted path, extra keyword arguments).
+CSV_IMPORTS = {
+    "staffing": ("problembild.resources.importers.import_staffing", {}),
+    "presence": ("problembild.resources.importers.import_staffing", {"presence_only": True}),
+    "capacity": ("problembild.resources.importers.import_capacity", {}),
+    "activities": ("problembild.followup.importers.import_activities", {}),
+    "survey": ("problembild.followup.importers.import_survey", {}),
+}
 
-    fn = importers.import_capacity if kind == "capacity" else importers.import_staffing
-    extra = {"presence_only": True} if kind == "presence" else {}
+
+def _csv_import(kind: str, file: Path, source: str, skip_invalid: Path | None) -> None:
+    """Run one of :data:`CSV_IMPORTS` as every import runs (summary, errors, access log)."""
+    setup_django()
+    from django.utils.module_loading import import_string
+
+    path, extra = CSV_IMPORTS[kind]
     _run_import(
-        fn,
+        import_string(path),
         file,
         command=f"import {kind}",
         source=source,
@@ -294,7 +304,7 @@ def import_staffing_cmd(
     skip_invalid: Path | None = _SKIP,
 ) -> None:
     """Import area officers per area and month (area, month, officers[, fte, hours_outside][, day, hour, planned, actual])."""
-    _resources_import("staffing", file, source, skip_invalid)
+    _csv_import("staffing", file, source, skip_invalid)
 
 
 @import_app.command("presence")
@@ -304,7 +314,7 @@ def import_presence_cmd(
     skip_invalid: Path | None = _SKIP,
 ) -> None:
     """Import presence hours per hour of week (area, month, day, hour, planned, actual)."""
-    _resources_import("presence", file, source, skip_invalid)
+    _csv_import("presence", file, source, skip_invalid)
 
 
 @import_app.command("capacity")
@@ -314,7 +324,7 @@ def import_capacity_cmd(
     skip_invalid: Path | None = _SKIP,
 ) -> None:
     """Import what each unit can place per month (unit, month, officers[, hours, increase])."""
-    _resources_import("capacity", file, source, skip_invalid)
+    _csv_import("capacity", file, source, skip_invalid)
 
 
 @import_app.command("activities")
@@ -324,17 +334,7 @@ def import_activities_cmd(
     skip_invalid: Path | None = _SKIP,
 ) -> None:
     """Import activities (area, date, method, hours[, officers, partners, priority, promise, note])."""
-    setup_django()
-    from problembild.followup.importers import import_activities
-
-    _run_import(
-        import_activities,
-        file,
-        command="import activities",
-        source=source,
-        skip_invalid=skip_invalid is not None,
-        rejects=skip_invalid,
-    )
+    _csv_import("activities", file, source, skip_invalid)
 
 
 @import_app.command("survey")
@@ -344,17 +344,7 @@ def import_survey_cmd(
     skip_invalid: Path | None = _SKIP,
 ) -> None:
     """Import safety-survey results (area, year, measure, value)."""
-    setup_django()
-    from problembild.followup.importers import import_survey
-
-    _run_import(
-        import_survey,
-        file,
-        command="import survey",
-        source=source,
-        skip_invalid=skip_invalid is not None,
-        rejects=skip_invalid,
-    )
+    _csv_import("survey", file, source, skip_invalid)
 
 
 @report_app.command("quarterly")

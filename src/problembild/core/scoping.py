@@ -8,6 +8,7 @@ lokalpolisområde lies at or below the user's own org unit. Superusers see every
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Q
 
 from .models import OrgUnit, Profile
@@ -77,3 +78,20 @@ def require_unit_visible(user, unit: OrgUnit) -> None:
     own = unit_for(user)
     if own is None or not own.contains(unit):
         raise PermissionDenied("This unit is outside your organisational scope.")
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset whose rows belong to an org unit through :attr:`scope_field` (a path to an OrgUnit)."""
+
+    scope_field = "org_unit"
+
+    def for_user(self, user):
+        """The rows within the user's organisational scope (the one scoping rule, :func:`unit_q`)."""
+        return self.filter(unit_q(user, self.scope_field))
+
+
+def scoped_by(field: str) -> type[ScopedQuerySet]:
+    """A :class:`ScopedQuerySet` for rows reaching their org unit through ``field``
+    (e.g. ``"area__org_unit"``): ``objects = scoped_by("area__org_unit").as_manager()``."""
+    name = "".join(part.title() for part in field.split("__")) + "ScopedQuerySet"
+    return type(name, (ScopedQuerySet,), {"scope_field": field, "__module__": __name__})

@@ -20,7 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from problembild.areas.models import Area
 from problembild.core.models import OrgUnit
-from problembild.core.scoping import unit_q
+from problembild.core.scoping import scoped_by
 
 
 class Bilingual:
@@ -118,11 +118,6 @@ class StrategyIndicator(Bilingual, models.Model):
         return self.title_sv
 
 
-class TargetQuerySet(models.QuerySet):
-    def for_user(self, user) -> TargetQuerySet:
-        return self.filter(unit_q(user, "org_unit"))
-
-
 class Target(models.Model):
     """A target for one strategy indicator at one org unit: from a baseline to a value by a year."""
 
@@ -151,7 +146,7 @@ class Target(models.Model):
     example = models.BooleanField(_("exempeldata"), default=False)
     history = HistoricalRecords()
 
-    objects = TargetQuerySet.as_manager()
+    objects = scoped_by("org_unit").as_manager()
 
     class Meta:
         ordering = ["org_unit__path", "measure__code"]
@@ -161,11 +156,6 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure} – {self.org_unit.name}"
-
-
-class DocumentQuerySet(models.QuerySet):
-    def for_user(self, user) -> DocumentQuerySet:
-        return self.filter(unit_q(user, "area__org_unit"))
 
 
 class PictureDocument(models.Model):
@@ -203,7 +193,7 @@ class PictureDocument(models.Model):
     example = models.BooleanField(_("exempeldata"), default=False)
     history = HistoricalRecords(excluded_fields=["figures"])
 
-    objects = DocumentQuerySet.as_manager()
+    objects = scoped_by("area__org_unit").as_manager()
 
     class Meta:
         ordering = ["area__name", "-year"]
@@ -380,11 +370,6 @@ class Method(Bilingual, models.Model):
         return self.name_sv
 
 
-class ActivityQuerySet(models.QuerySet):
-    def for_user(self, user) -> ActivityQuerySet:
-        return self.filter(unit_q(user, "area__org_unit"))
-
-
 class Activity(models.Model):
     """Work done in an area with a method: when, how long, by how many, with whom, and why."""
 
@@ -426,7 +411,7 @@ class Activity(models.Model):
     example = models.BooleanField(_("exempeldata"), default=False)
     history = HistoricalRecords()
 
-    objects = ActivityQuerySet.as_manager()
+    objects = scoped_by("area__org_unit").as_manager()
 
     class Meta:
         ordering = ["-date", "area__name"]

@@ -20,7 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from problembild.areas.models import Area
 from problembild.core.models import OrgUnit
-from problembild.core.scoping import unit_q
+from problembild.core.scoping import scoped_by
 
 #: Hour-of-week blocks in a presence profile.
 BLOCKS = 168
@@ -45,11 +45,6 @@ def validate_profile(value) -> None:
     for hours in value:
         if not isinstance(hours, int | float) or isinstance(hours, bool) or hours < 0 or hours != hours:
             raise ValidationError(_("Timmar måste vara tal ≥ 0."), code="profile_value")
-
-
-class StaffingQuerySet(models.QuerySet):
-    def for_user(self, user) -> StaffingQuerySet:
-        return self.filter(unit_q(user, "area__org_unit"))
 
 
 class Staffing(models.Model):
@@ -87,7 +82,7 @@ class Staffing(models.Model):
     source = models.CharField(_("källa"), max_length=300, blank=True)
     history = HistoricalRecords()
 
-    objects = StaffingQuerySet.as_manager()
+    objects = scoped_by("area__org_unit").as_manager()
 
     class Meta:
         ordering = ["area__name", "-period"]
@@ -108,11 +103,6 @@ class Staffing(models.Model):
         return float(sum(self.planned)) if self.planned else None
 
 
-class CapacityQuerySet(models.QuerySet):
-    def for_user(self, user) -> CapacityQuerySet:
-        return self.filter(unit_q(user, "org_unit"))
-
-
 class Capacity(models.Model):
     """What a unit can give its vulnerable areas in one month, and the expected increase."""
 
@@ -131,7 +121,7 @@ class Capacity(models.Model):
     source = models.CharField(_("källa"), max_length=300, blank=True)
     history = HistoricalRecords()
 
-    objects = CapacityQuerySet.as_manager()
+    objects = scoped_by("org_unit").as_manager()
 
     class Meta:
         ordering = ["org_unit__path", "-period"]
@@ -141,11 +131,6 @@ class Capacity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit.name} {self.period:%Y-%m}"
-
-
-class ScenarioQuerySet(models.QuerySet):
-    def for_user(self, user) -> ScenarioQuerySet:
-        return self.filter(unit_q(user, "org_unit"))
 
 
 class Scenario(models.Model):
@@ -176,7 +161,7 @@ class Scenario(models.Model):
     result = models.JSONField(_("resultat"), default=dict)
     example = models.BooleanField(_("exempeldata"), default=False)
 
-    objects = ScenarioQuerySet.as_manager()
+    objects = scoped_by("org_unit").as_manager()
 
     class Meta:
         ordering = ["-created", "-pk"]
