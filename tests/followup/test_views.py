@@ -191,3 +191,21 @@ def test_report_pdf(client_for, chief, alby_doc):
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(response.content)).pages)
     assert "Kvartalsuppföljning 2025Q4" in text and "Narkotikahandel" in text
     assert AccessLogEntry.objects.filter(action="export", recipient="ledningen").exists()
+
+
+def test_document_pdf_without_the_assessment(client_for, coordinator, alby_doc):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from problembild.followup.models import Assessment
+
+    Assessment.objects.create(document=alby_doc, text="Hemlig bedömning.")
+    client = client_for(coordinator)
+    asked = client.get(doc_url(alby_doc, "pdf/"))
+    assert asked.status_code == 200 and b"export-form" in asked.content  # reason and recipient first
+    response = client.get(doc_url(alby_doc, "pdf/") + "?reason=samverkan&recipient=kommunen")
+    assert response["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(response.content)).pages)
+    assert "Narkotikahandel" in text and "Hemlig" not in text
+    assert AccessLogEntry.objects.filter(action="export", recipient="kommunen").exists()

@@ -20,4 +20,5 @@ urlpatterns = [
     path("areas/<int:panel_id>/<int:year>/figures/", views.document_figures, name="document_figures"),
     path("areas/<int:panel_id>/<int:year>/assessment/", views.assessment, name="assessment"),
     path("areas/<int:panel_id>/<int:year>/print/", views.document_print, name="document_print"),
+    path("areas/<int:panel_id>/<int:year>/pdf/", views.document_pdf, name="document_pdf"),
 ]

@@ -382,6 +382,34 @@ def document_print(request, panel_id: int, year: int):
     return render(request, "followup/document_print.html", _document_context(request, area, doc))
 
 
+def document_pdf(request, panel_id: int, year: int):
+    """The document as a PDF (no intelligence assessment), logged as an export with reason and recipient."""
+    area, doc = _document(request, panel_id, year)
+    if doc is None:
+        raise Http404(_("Dokumentet finns inte än."))
+    why = export_reason(
+        request,
+        title=_("Lokal problembild %(area)s %(year)s") % {"area": area.name, "year": year},
+        action=_("Ladda ned PDF"),
+    )
+    if not hasattr(why, "reason"):
+        return why
+    from problembild.core.pdf import pdf_response
+
+    html = render_to_string(
+        "followup/document_pdf.html", _document_context(request, area, doc), request=request
+    )
+    log_request(
+        request,
+        AccessLogEntry.Action.EXPORT,
+        obj=doc,
+        object_repr=f"{doc} (pdf)",
+        reason=why.reason,
+        recipient=why.recipient,
+    )
+    return pdf_response(request, html, f"problembild-{area.name}-{year}")
+
+
 # --- activities ----------------------------------------------------------------------
 
 
