@@ -26,7 +26,7 @@ RESULTS = ROOT / "benchmarks" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 #: Order of the benchmarks in run.py and in the document.
-NAMES = ("analysis", "statistics", "allocation", "assign", "import", "demo", "refresh", "web")
+NAMES = ("analysis", "statistics", "effects", "allocation", "assign", "import", "demo", "refresh", "web")
 
 GIB = 1024**3
 
@@ -184,6 +184,14 @@ def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             rows += statistics_targets(e)
         except Exception as exc:  # never let one renderer break the report
             rows.append(("calibration report rendered", str(exc)[:160], False))
+    elif name == "effects":
+        try:
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_effects import targets as effects_targets
+
+            rows += effects_targets(e)
+        except Exception as exc:  # never let one renderer break the report
+            rows.append(("effects report rendered", str(exc)[:160], False))
     elif name == "allocation":
         try:
             sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -310,6 +318,21 @@ def section_statistics(e: dict[str, Any]) -> list[str]:
     try:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from bench_statistics import markdown
+
+        out += ["", markdown(e)]
+    except Exception as exc:  # never let one renderer break the report
+        out += ["", f"(cannot render: {exc})"]
+    return out
+
+
+def section_effects(e: dict[str, Any]) -> list[str]:
+    out = [
+        "False positives, interval coverage and power of the effect estimators on simulated count panels "
+        "(`benchmarks/bench_effects.py`)."
+    ]
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_effects import markdown
 
         out += ["", markdown(e)]
     except Exception as exc:  # never let one renderer break the report
@@ -497,6 +520,7 @@ def section_web(e: dict[str, Any]) -> list[str]:
 SECTIONS = {
     "analysis": ("Spatial analytics", section_analysis),
     "statistics": ("Calibration of the marks (false alarms and power)", section_statistics),
+    "effects": ("Effect of a measure (difference-in-differences, synthetic control)", section_effects),
     "allocation": ("Officer allocation (`allocate_officers`, `allocate_hours`)", section_allocation),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
     "import": ("Incident import", section_import),

@@ -7,6 +7,7 @@ Run from the repository root (``make bench`` does the first)::
     .venv/bin/python benchmarks/run.py --only assign,import
     .venv/bin/python benchmarks/run.py --only statistics   # the calibration of the marks
     .venv/bin/python benchmarks/run.py --only allocation   # officers and shifts (HiGHS), seconds
+    .venv/bin/python benchmarks/run.py --only effects      # calibration of the effect estimators
     .venv/bin/python benchmarks/run.py --skip web
 
 Each benchmark runs as its own subprocess (``benchmarks/bench_<name>.py``), so the peak
