@@ -85,6 +85,9 @@ def foreign_scenario(computed):
     Activity.objects.create(
         area=computed, method=Method.objects.first(), date=date(2024, 11, 1), hours=2, note="Rosengård"
     )
+    from problembild.followup.models import Evaluation
+
+    Evaluation.objects.create(area=computed, indicator="all", start=date(2024, 6, 1), title="Rosengård evaluation")
     return run_scenario(OrgUnit.objects.get(code="5600"), Parameters(available=5), name="Syd").pk
 
 
@@ -125,6 +128,7 @@ def test_every_route_refuses_or_hides_another_units_area(
         "/api/resources/",
         "/followup/units/",
         "/followup/areas/",
+        "/followup/evaluations/",
         "/api/followup/",
     ):
         assert any(u.startswith(expected) for u in swept), expected

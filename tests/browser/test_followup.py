@@ -105,3 +105,20 @@ def test_national_analyst_reads_the_strategy_and_region_sees_quiet_promises(logi
     flags = region.locator("#flags li")
     assert flags.count() >= 1
     assert "ingen återkoppling" in region.locator("#flags").inner_text()
+
+
+def test_national_analyst_evaluates_a_measure(login, server):
+    page = login("noa.analytiker")
+    page.goto(f"{server}/followup/evaluations/")
+    page.fill("#id_title", "Hot spot-närvaro i Alby")
+    page.select_option("#id_area", label="Alby")
+    page.select_option("#id_indicator", value="violence_public")
+    page.fill("#id_start", f"{date.today().year - 2}-06")
+    page.select_option("#id_method", value="synthetic_control")
+    with page.expect_navigation():
+        page.click("#evaluation-form button[type=submit]")
+    page.wait_for_selector("#evaluation-chart[data-drawn] .main-svg")
+    verdict = page.locator("#verdict").inner_text()
+    assert "95 %" in verdict and ("slumpen" in verdict or "jämförelseområdena" in verdict)
+    assert page.locator("#mde").inner_text().strip()
+    screenshot(page, "followup-evaluation")

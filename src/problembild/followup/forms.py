@@ -7,9 +7,10 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from problembild.areas.models import Area
 from problembild.incidents.choices import indicator_choices
 
-from .models import Activity, Assessment, Meeting, Partner, PictureDocument, Priority, Promise
+from .models import Activity, Assessment, Evaluation, Meeting, Partner, PictureDocument, Priority, Promise
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -120,3 +121,23 @@ class ActivityForm(forms.ModelForm):
 
 class DelegateForm(forms.Form):
     username = forms.CharField(label=_("Användarnamn"), max_length=150)
+
+
+class EvaluationForm(forms.Form):
+    """What to evaluate: the area, the indicator, the month the measure began and the method."""
+
+    title = forms.CharField(label=_("Åtgärd"), max_length=200)
+    area = forms.ModelChoiceField(label=_("Område"), queryset=None)
+    indicator = forms.ChoiceField(label=_("Indikator"))
+    start = forms.DateField(
+        label=_("Åtgärden började (månad)"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+    method = forms.ChoiceField(label=_("Metod"), choices=Evaluation.Method.choices)
+    priority = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, areas=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas if areas is not None else Area.objects.none()
+        self.fields["indicator"].choices = [(c, label) for c, label in indicator_choices() if c != "all"]

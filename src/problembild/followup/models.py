@@ -467,3 +467,44 @@ class QuarterlyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit.name} {self.quarter}"
+
+
+class Evaluation(models.Model):
+    """An effect evaluation of a measure in an area: its effect on one indicator against
+    comparison areas, with the uncertainty stated (``analysis.effects``)."""
+
+    class Method(models.TextChoices):
+        SYNTHETIC = "synthetic_control", _("Syntetisk kontroll")
+        DID = "did", _("Skillnad i skillnader (Poisson)")
+
+    area = models.ForeignKey(
+        Area, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("område")
+    )
+    indicator = models.CharField(_("indikator"), max_length=40)
+    start = models.DateField(_("åtgärden började"), help_text=_("Första månaden med åtgärden."))
+    method = models.CharField(_("metod"), max_length=20, choices=Method.choices, default=Method.DID)
+    title = models.CharField(_("åtgärd"), max_length=200)
+    priority = models.ForeignKey(
+        Priority,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="evaluations",
+        verbose_name=_("prioritering"),
+    )
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result = models.JSONField(default=dict)
+    example = models.BooleanField(_("exempeldata"), default=False)
+
+    objects = scoped_by("area__org_unit").as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("effektutvärdering")
+        verbose_name_plural = _("effektutvärderingar")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.area.name}, {self.indicator}, {self.start:%Y-%m})"

@@ -30,7 +30,7 @@ from problembild.core.models import OrgUnit
 from problembild.incidents.choices import indicator_label
 
 from .measures import QUIET_DAYS, strategy_status, unit_areas, unit_document
-from .models import Activity, PictureDocument, Priority, Promise, QuarterlyReport
+from .models import Activity, Evaluation, PictureDocument, Priority, Promise, QuarterlyReport
 
 
 @dataclass
@@ -304,6 +304,23 @@ def build_report(unit: OrgUnit, quarter: str, *, known: dt.datetime | None = Non
         "activity_hours": round(float(activities.aggregate(h=Sum("hours"))["h"] or 0), 1),
         "changes": indicator_changes(unit, start, doc),
         "rule": rule,
+        "evaluations": [
+            {
+                "title": e.title,
+                "area": area_names.get(e.area_id, ""),
+                "indicator": e.result.get("indicator_label", e.indicator),
+                "start": e.start.isoformat(),
+                "method": e.method,
+                "status": e.result.get("status", ""),
+                "relative_effect": e.result.get("relative_effect"),
+                "relative_interval": e.result.get("relative_interval") or [None, None],
+                "p_value": e.result.get("p_value"),
+                "warnings": len(e.result.get("warnings") or []),
+            }
+            for e in Evaluation.objects.filter(area_id__in=areas, created__lt=known, start__lt=end).order_by(
+                "start"
+            )
+        ],
         "data_as_of": doc.as_of.isoformat() if doc and doc.as_of else None,
     }
 

@@ -71,3 +71,17 @@ class MethodTable(Table):
 
     def value_problems(self, value: list[str]) -> str:
         return " ".join(value)
+
+
+class EvaluationTable(Table):
+    """An evaluation's effect per month after the start, with its interval."""
+
+    month = tables.Column(accessor="month", verbose_name=gettext_lazy("Månad"))
+    effect = NumberColumn(accessor="effect", verbose_name=gettext_lazy("Effekt (antal)"), digits=2)
+    low = NumberColumn(accessor="low", verbose_name=gettext_lazy("Nedre gräns (95 %)"), digits=2)
+    high = NumberColumn(accessor="high", verbose_name=gettext_lazy("Övre gräns (95 %)"), digits=2)
+
+    class Meta(Table.Meta):
+        row_header = "month"
+        caption = gettext_lazy("Effekten per månad efter starten")
+        attrs = {"class": "data", "id": "evaluation-periods"}

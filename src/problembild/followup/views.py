@@ -24,17 +24,18 @@ from problembild.core.access import log_request
 from problembild.core.exports import export_reason, export_table
 from problembild.core.locking import EditConflict, save_if_current
 from problembild.core.models import AccessLogEntry, OrgUnit
-from problembild.core.roles import LOCAL_CHIEF, has_role
+from problembild.core.roles import LOCAL_CHIEF, MANAGER_ROLES, has_role
 from problembild.core.scoping import require_unit_visible, unit_for
 from problembild.incidents.choices import indicator_label
 
 from . import documents as docs
+from .evaluate import evaluate as evaluate_measure
 from .filtersets import ActivityFilterSet
-from .forms import ActivityForm, AssessmentForm, DelegateForm, DocumentForm, formsets
+from .forms import ActivityForm, AssessmentForm, DelegateForm, DocumentForm, EvaluationForm, formsets
 from .measures import strategy_status
-from .models import Activity, Delegate, Method, PictureDocument
+from .models import Activity, Delegate, Evaluation, Method, PictureDocument, Priority
 from .report import hours_against_need, method_use, quarterly_report, quiet
-from .tables import ActivityTable, MethodTable
+from .tables import ActivityTable, EvaluationTable, MethodTable
 
 
 def get_unit(request, code: str) -> OrgUnit:
@@ -397,7 +398,7 @@ def document_pdf(request, panel_id: int, year: int):
     from problembild.core.pdf import pdf_response
 
     html = render_to_string(
-        "followup/document_pdf.html", _document_context(request, area, doc), request=request
+        "followup/document_pdf.html", {**_document_context(request, area, doc), "pdf": True}, request=request
     )
     log_request(
         request,
@@ -468,6 +469,120 @@ def activities_export(request, fmt: str):
         fmt=fmt,
         title=_("Aktiviteter"),
         object_type="followup.activity",
+    )
+
+
+# --- effect evaluations ------------------------------------------------------------------
+
+EVALUATION_ROLES = frozenset({"national_analyst", "intelligence_coordinator"}) | MANAGER_ROLES
+
+
+def evaluations(request):
+    """The user's evaluations, and the form that runs a new one (prefilled from a priority)."""
+    areas = Area.objects.for_user(request.user).current().order_by("name")
+    # Difference-in-differences on counts is the calibrated default (docs/benchmarks.md).
+    initial = {"method": Evaluation.Method.DID}
+    priority = None
+    if request.GET.get("priority", "").isdigit():
+        priority = (
+            Priority.objects.filter(pk=request.GET["priority"], document__area__in=areas)
+            .select_related("document__area")
+            .first()
+        )
+        if priority is not None:
+            first = priority.activities.order_by("date").first()
+            initial.update(
+                title=priority.title,
+                area=priority.document.area,
+                indicator=(priority.indicators or [""])[0],
+                start=(first.date if first else date(priority.document.year, 1, 1)).strftime("%Y-%m"),
+                priority=priority.pk,
+            )
+    form = EvaluationForm(request.POST or None, areas=areas, initial=initial)
+    may_run = has_role(request.user, EVALUATION_ROLES)
+    if request.method == "POST":
+        if not may_run:
+            raise PermissionDenied(_("Din roll får inte köra effektutvärderingar."))
+        if form.is_valid():
+            data = form.cleaned_data
+            linked = (
+                Priority.objects.filter(pk=data["priority"], document__area=data["area"]).first()
+                if data["priority"]
+                else None
+            )
+            try:
+                evaluation = evaluate_measure(
+                    data["area"],
+                    data["indicator"],
+                    data["start"],
+                    data["method"],
+                    title=data["title"],
+                    user=request.user,
+                    priority=linked,
+                )
+            except ValueError as exc:
+                form.add_error(None, str(exc))
+            else:
+                log_request(request, AccessLogEntry.Action.CHANGE, obj=evaluation)
+                return redirect("followup:evaluation", pk=evaluation.pk)
+    rows = list(Evaluation.objects.for_user(request.user).select_related("area")[:100])
+    log_request(
+        request,
+        AccessLogEntry.Action.VIEW,
+        object_type="followup.evaluation",
+        object_repr=f"evaluations ({len(rows)})",
+    )
+    return render(request, "followup/evaluations.html", {"form": form, "rows": rows, "may_run": may_run})
+
+
+def _evaluation(request, pk: int) -> Evaluation:
+    evaluation = Evaluation.objects.select_related("area__org_unit").filter(pk=pk).first()
+    if evaluation is None:
+        raise Http404(_("Ingen sådan utvärdering."))
+    require_unit_visible(request.user, evaluation.area.org_unit)
+    return evaluation
+
+
+def evaluation_page(request, pk: int):
+    """An evaluation: the effect with its interval, the fit, the placebos, the detectable effect, warnings."""
+    evaluation = _evaluation(request, pk)
+    log_request(request, AccessLogEntry.Action.VIEW, obj=evaluation)
+    r = evaluation.result
+    return render(
+        request,
+        "followup/evaluation.html",
+        {
+            "evaluation": evaluation,
+            "r": r,
+            "pct": {k: _pct(r.get(k)) for k in ("relative_effect",)},
+            "pct_interval": [
+                _pct(v) or ("−∞" if i == 0 else "∞")
+                for i, v in enumerate(r.get("relative_interval") or [None, None])
+            ],
+            "bounds": [
+                "−∞" if (r.get("interval") or [None, None])[0] is None else f"{r['interval'][0]:.2f}",
+                "∞" if (r.get("interval") or [None, None])[1] is None else f"{r['interval'][1]:.2f}",
+            ],
+            "mde_pct": _pct(-(r.get("mde") or {}).get("relative", 0) or None) if r.get("mde") else None,
+            "table": EvaluationTable(r.get("per_period") or []),
+            "chart": {k: r.get(k) for k in ("months", "treated", "counterfactual", "start_month", "placebo")},
+        },
+    )
+
+
+def _pct(value) -> str | None:
+    return None if value is None else f"{value * 100:+.0f} %"
+
+
+def evaluation_export(request, pk: int, fmt: str):
+    evaluation = _evaluation(request, pk)
+    return export_table(
+        request,
+        EvaluationTable(evaluation.result.get("per_period") or []),
+        name=f"problembild-utvardering-{evaluation.pk}",
+        fmt=fmt,
+        title=str(evaluation),
+        obj=evaluation,
     )
 
 

@@ -181,6 +181,19 @@ class ReportRule(Schema):
     lpo_judged: int
 
 
+class ReportEvaluation(Schema):
+    title: str
+    area: str
+    indicator: str
+    start: str
+    method: str
+    status: str
+    relative_effect: float | None
+    relative_interval: list[float | None]
+    p_value: float | None
+    warnings: int
+
+
 class ReportUnit(Schema):
     code: str
     name: str
@@ -206,4 +219,5 @@ class ReportOut(Schema):
     activity_hours: float
     changes: list[ReportChange]
     rule: ReportRule | None
+    evaluations: list[ReportEvaluation] = Field(default_factory=list)
     data_as_of: str | None
