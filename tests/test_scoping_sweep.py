@@ -87,7 +87,9 @@ def foreign_scenario(computed):
     )
     from problembild.followup.models import Evaluation
 
-    Evaluation.objects.create(area=computed, indicator="all", start=date(2024, 6, 1), title="Rosengård evaluation")
+    Evaluation.objects.create(
+        area=computed, indicator="all", start=date(2024, 6, 1), title="Rosengård evaluation"
+    )
     return run_scenario(OrgUnit.objects.get(code="5600"), Parameters(available=5), name="Syd").pk
 
 
