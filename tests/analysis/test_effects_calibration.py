@@ -43,7 +43,12 @@ def test_did_finds_a_large_drop_in_a_busy_area():
     assert found >= 10
 
 
-def test_synthetic_control_false_alarms_without_an_effect():
+def test_synthetic_control_false_alarms_and_coverage_without_an_effect():
     rng = np.random.default_rng(11)
-    flagged = sum(synthetic_control(panel(rng), 0, 48).p_value < 0.05 for _ in range(RUNS))
+    flagged = covered = 0
+    for _ in range(RUNS):
+        fit = synthetic_control(panel(rng), 0, 48)
+        flagged += fit.p_value < 0.05
+        covered += fit.interval[0] <= 0 <= fit.interval[1]
     assert flagged / RUNS <= 0.125
+    assert covered / RUNS >= 0.875

@@ -165,48 +165,59 @@ def _rmse(values: NDArray[np.float64]) -> float:
     return float(np.sqrt(np.mean(values * values))) if values.size else float("nan")
 
 
-def _block_conformal_interval(
-    pre_resid: NDArray[np.float64], post_gap: NDArray[np.float64], alpha: float
+def _refit_average_interval(
+    y: NDArray[np.float64], x: NDArray[np.float64], n_pre: int, alpha: float, estimate: float, scale: float
 ) -> tuple[float, float]:
-    """Exact inversion of the moving-block permutation test for a constant effect.
+    """The average effect's interval by inverting the moving-block permutation test with the
+    weights refitted under each hypothesised effect (Chernozhukov, Wüthrich & Zhu 2021).
 
-    Under ``H0: effect = theta`` the series ``e = [pre_resid, post_gap - theta]`` (length
-    ``T``) is assumed stationary. The statistic of a cyclic block of ``n_post`` positions
-    is ``|sum of e over the block|``; the p-value is the share of the ``T`` cyclic blocks
-    whose statistic is at least the observed block's (the post period). The interval is
-    the hull of ``{theta : p(theta) > alpha}``, found exactly from the breakpoints where a
-    block's statistic crosses the observed one.
+    Under ``H0: effect = theta`` the post-period outcomes less ``theta`` are what the treated
+    unit would have had, so the weights are fitted on all periods of that series and its
+    residuals are exchangeable across pre and post periods; the p-value is the share of the
+    cyclic blocks of ``n_post`` residuals whose absolute sum is at least the post block's.
+    Fixing the weights from the pre-period alone (as the per-period intervals do) makes the
+    pre-period residuals smaller than the post-period ones and the interval too narrow.
+    ``x`` is donors × periods. The accepted set is found on a grid around ``estimate`` and
+    its edges refined by bisection.
     """
-    n_pre, n_post = len(pre_resid), len(post_gap)
-    total = n_pre + n_post
-    series = np.concatenate([pre_resid, post_gap])
-    is_post = np.concatenate([np.zeros(n_pre), np.ones(n_post)])
-    # block j covers positions n_pre + j, ..., n_pre + j + n_post - 1 (cyclic); j = 0 is observed
+    total = y.size
+    n_post = total - n_pre
     idx = (n_pre + np.arange(total)[:, None] + np.arange(n_post)[None, :]) % total
-    a = series[idx].sum(axis=1)  # block sums at theta = 0
-    m = is_post[idx].sum(axis=1)  # post positions in each block (theta's coefficient)
-    a0, m0 = a[0], m[0]
+    xt = x.T
 
-    def accepted(theta: NDArray[np.float64]) -> NDArray[np.bool_]:
-        stats = np.abs(a[:, None] - m[:, None] * theta[None, :])
-        observed = np.abs(a0 - m0 * theta)[None, :]
-        count = np.sum(stats >= observed - 1e-12 * (1.0 + np.abs(observed)), axis=0)
-        result: NDArray[np.bool_] = count / total > alpha
-        return result
+    def p_value(theta: float) -> float:
+        yt = y.copy()
+        yt[n_pre:] -= theta
+        e = yt - _simplex_weights(yt, xt) @ x
+        stats = np.abs(e[idx].sum(axis=1))
+        return float(np.mean(stats >= stats[0] - 1e-12 * (1.0 + stats[0])))
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diff = np.where(m != m0, (a - a0) / (m - m0), np.nan)
-        summ = (a + a0) / (m + m0)
-    points = np.concatenate([diff, summ, [a0 / m0]])
-    points = np.unique(points[np.isfinite(points)])
-    far = 1.0 + np.max(np.abs(points)) * 2.0
-    grid = np.concatenate([points, (points[:-1] + points[1:]) / 2.0, [-far, far]])
-    ok = grid[accepted(grid)]
-    if ok.size == 0:  # pragma: no cover - theta = a0 / m0 is always accepted
-        return (float("nan"), float("nan"))
-    low = float("-inf") if bool(accepted(np.array([-far]))[0]) else float(ok.min())
-    high = float("inf") if bool(accepted(np.array([far]))[0]) else float(ok.max())
-    return (low, high)
+    half = 6.0 * max(scale, abs(estimate) * 0.1, 1e-9)
+    for _ in range(6):
+        grid = estimate + np.linspace(-half, half, 121)
+        ok = np.array([p_value(t) > alpha for t in grid])
+        if not ok.any():
+            return (float("nan"), float("nan"))
+        if not (ok[0] or ok[-1]):
+            break
+        half *= 3.0
+    else:
+        return (
+            float("-inf") if ok[0] else float(grid[ok].min()),
+            float("inf") if ok[-1] else float(grid[ok].max()),
+        )
+    first, last = int(np.argmax(ok)), int(len(ok) - 1 - np.argmax(ok[::-1]))
+
+    def edge(inside: float, outside: float) -> float:
+        for _ in range(20):
+            mid = (inside + outside) / 2.0
+            if p_value(mid) > alpha:
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    return (edge(float(grid[first]), float(grid[first - 1])), edge(float(grid[last]), float(grid[last + 1])))
 
 
 def _resolve_rows(labels: pd.Index, values: Any, name: str, *, single: bool = False) -> list[int]:
@@ -303,22 +314,21 @@ def synthetic_control(
     * Per period ``t``: ``effect_t +/- q`` with ``q`` the ``ceil((1 - alpha)(n_pre + 1))``-th
       smallest absolute leave-one-out residual -- the inversion of the permutation test of
       ``H0: effect_t = theta`` on the ``n_pre + 1`` residuals (pre-periods and period ``t``).
-    * Average effect: exact inversion of the moving-block permutation test of a constant
-      effect ``theta``: the series ``[leave-one-out residuals, post gaps - theta]`` is
-      shifted cyclically (all ``n_pre + n_post`` shifts), the statistic is the absolute sum
-      over the ``n_post`` positions of the post period, and ``theta`` is kept if the share
-      of shifts with a statistic at least the observed one exceeds ``alpha``. The interval
-      is the hull of the kept values, computed exactly from the statistic's breakpoints.
+    * Average effect: the full method of Chernozhukov et al. for a constant effect
+      ``theta``: the post-period outcomes less ``theta`` are taken as the treated unit's
+      own, the weights are refitted on all periods of that series, and ``theta`` is kept if
+      the share of cyclic blocks of ``n_post`` residuals whose absolute sum is at least the
+      post block's exceeds ``alpha`` (moving-block permutation test). The interval is the
+      hull of the kept values (grid, then bisection of its edges). Refitting matters: with
+      weights fixed from the pre-period alone the pre residuals are smaller than the post
+      gaps and the interval covered 0 in only 91.8 % of 1,000 simulated count panels without
+      an effect; refitted, about 95 % (docs/benchmarks.md).
     * If the data are too few for the level (e.g. ``n_pre + 1 < 1 / alpha`` per period),
       the interval is infinite and a warning says so.
 
-    Unlike the full method of Chernozhukov et al., the weights are not refitted under each
-    hypothesised effect, so uncertainty in the weights is captured only through the
-    leave-one-out residuals. In simulations with a three-factor model (30 units, 36 pre and
-    12 post periods, no effect) the 95 % intervals covered the truth 96 % (per period) and
-    96 % (average) of the time with stationary factors; with random-walk factors, whose
-    residuals drift after ``start``, coverage fell to 94 % and 78 %: treat the average-effect
-    interval as too narrow when the pre-period gap trends.
+    The per-period intervals keep the weights fixed, so uncertainty in the weights enters
+    them only through the leave-one-out residuals; when the pre-period gap trends, read
+    them as too narrow.
 
     **Warnings** are given for: fewer than 12 pre-periods; a pre-period RMSE above 0.2
     times the treated unit's pre-period mean (poor fit); a treated pre-period mean above
@@ -432,7 +442,7 @@ def synthetic_control(
     interval_possible = n_pre >= 2 and k_rank <= n_pre
     q_period = float(np.sort(np.abs(loo))[k_rank - 1]) if interval_possible else float("inf")
     if n_pre >= 2:
-        mean_interval = _block_conformal_interval(loo, gap[n_pre:], alpha_f)
+        mean_interval = _refit_average_interval(y, x, n_pre, alpha_f, effect, max(pre_rmspe, 1e-9))
     else:
         mean_interval = (float("-inf"), float("inf"))
     post_gap = gap[n_pre:]
