@@ -267,13 +267,34 @@ def import_population_cmd(
     )
 
 
-#: The small CSV imports: command name -> (importer's dotted path, extra keyword arguments).
+#: The small CSV imports: command name -> (importer's dotted path, extra keyword arguments, help).
 CSV_IMPORTS = {
-    "staffing": ("problembild.resources.importers.import_staffing", {}),
-    "presence": ("problembild.resources.importers.import_staffing", {"presence_only": True}),
-    "capacity": ("problembild.resources.importers.import_capacity", {}),
-    "activities": ("problembild.followup.importers.import_activities", {}),
-    "survey": ("problembild.followup.importers.import_survey", {}),
+    "staffing": (
+        "problembild.resources.importers.import_staffing",
+        {},
+        "Import area officers per area and month (area, month, officers[, fte, hours_outside]"
+        "[, day, hour, planned, actual]).",
+    ),
+    "presence": (
+        "problembild.resources.importers.import_staffing",
+        {"presence_only": True},
+        "Import presence hours per hour of week (area, month, day, hour, planned, actual).",
+    ),
+    "capacity": (
+        "problembild.resources.importers.import_capacity",
+        {},
+        "Import what each unit can place per month (unit, month, officers[, hours, increase]).",
+    ),
+    "activities": (
+        "problembild.followup.importers.import_activities",
+        {},
+        "Import activities (area, date, method, hours[, officers, partners, priority, promise, note]).",
+    ),
+    "survey": (
+        "problembild.followup.importers.import_survey",
+        {},
+        "Import safety-survey results (area, year, measure, value).",
+    ),
 }
 
 
@@ -282,7 +303,7 @@ def _csv_import(kind: str, file: Path, source: str, skip_invalid: Path | None) -
     setup_django()
     from django.utils.module_loading import import_string
 
-    path, extra = CSV_IMPORTS[kind]
+    path, extra, _help = CSV_IMPORTS[kind]
     _run_import(
         import_string(path),
         file,
@@ -294,57 +315,24 @@ def _csv_import(kind: str, file: Path, source: str, skip_invalid: Path | None) -
     )
 
 
-_SKIP = typer.Option(None, "--skip-invalid", help="Import valid rows; write rejects here.")
+def _csv_import_command(kind: str) -> None:
+    """Register ``problembild import KIND FILE [--source S] [--skip-invalid REJECTS]``."""
+
+    def command(
+        file: Path,
+        source: str = typer.Option("", help="Source note stored with the rows."),
+        skip_invalid: Path | None = typer.Option(
+            None, "--skip-invalid", help="Import valid rows; write rejects here."
+        ),
+    ) -> None:
+        _csv_import(kind, file, source, skip_invalid)
+
+    command.__doc__ = CSV_IMPORTS[kind][2]
+    import_app.command(kind)(command)
 
 
-@import_app.command("staffing")
-def import_staffing_cmd(
-    file: Path,
-    source: str = typer.Option("", help="Source note stored with the rows."),
-    skip_invalid: Path | None = _SKIP,
-) -> None:
-    """Import area officers per area and month (area, month, officers[, fte, hours_outside][, day, hour, planned, actual])."""
-    _csv_import("staffing", file, source, skip_invalid)
-
-
-@import_app.command("presence")
-def import_presence_cmd(
-    file: Path,
-    source: str = typer.Option("", help="Source note stored with the rows."),
-    skip_invalid: Path | None = _SKIP,
-) -> None:
-    """Import presence hours per hour of week (area, month, day, hour, planned, actual)."""
-    _csv_import("presence", file, source, skip_invalid)
-
-
-@import_app.command("capacity")
-def import_capacity_cmd(
-    file: Path,
-    source: str = typer.Option("", help="Source note stored with the rows."),
-    skip_invalid: Path | None = _SKIP,
-) -> None:
-    """Import what each unit can place per month (unit, month, officers[, hours, increase])."""
-    _csv_import("capacity", file, source, skip_invalid)
-
-
-@import_app.command("activities")
-def import_activities_cmd(
-    file: Path,
-    source: str = typer.Option("", help="Source note stored with the rows."),
-    skip_invalid: Path | None = _SKIP,
-) -> None:
-    """Import activities (area, date, method, hours[, officers, partners, priority, promise, note])."""
-    _csv_import("activities", file, source, skip_invalid)
-
-
-@import_app.command("survey")
-def import_survey_cmd(
-    file: Path,
-    source: str = typer.Option("", help="Source note stored with the rows."),
-    skip_invalid: Path | None = _SKIP,
-) -> None:
-    """Import safety-survey results (area, year, measure, value)."""
-    _csv_import("survey", file, source, skip_invalid)
+for _kind in CSV_IMPORTS:
+    _csv_import_command(_kind)
 
 
 @report_app.command("quarterly")

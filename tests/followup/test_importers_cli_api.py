@@ -118,3 +118,12 @@ def test_api(client_for, chief, alby_doc):
     assert report["quarter"] == "2025Q4" and report["activity_hours"] == 12.0
     assert client.get("/api/followup/units/5312-botkyrka/reports/2025Q7").status_code == 422
     assert client.get("/api/followup/strategy/5600").status_code == 403
+
+
+def test_import_commands_run_the_importers(tmp_path, seeded):
+    path = write(tmp_path, "area,year,measure,value\nAlby,2025,safety_index,2.5\n")
+    result = CliRunner().invoke(app, ["import", "survey", str(path), "--source", "enkät"])
+    assert result.exit_code == 0, result.output
+    assert SurveyResult.objects.get(area__name="Alby").source == "enkät"
+    bad = CliRunner().invoke(app, ["import", "survey", str(write(tmp_path, "area,year\nAlby,2025\n", "b.csv"))])
+    assert bad.exit_code == 1 and "required column is missing" in bad.output
