@@ -125,5 +125,7 @@ def test_import_commands_run_the_importers(tmp_path, seeded):
     result = CliRunner().invoke(app, ["import", "survey", str(path), "--source", "enkät"])
     assert result.exit_code == 0, result.output
     assert SurveyResult.objects.get(area__name="Alby").source == "enkät"
-    bad = CliRunner().invoke(app, ["import", "survey", str(write(tmp_path, "area,year\nAlby,2025\n", "b.csv"))])
+    bad = CliRunner().invoke(
+        app, ["import", "survey", str(write(tmp_path, "area,year\nAlby,2025\n", "b.csv"))]
+    )
     assert bad.exit_code == 1 and "required column is missing" in bad.output

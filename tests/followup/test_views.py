@@ -155,7 +155,7 @@ def test_activity_form_and_export(client_for, chief, alby_doc):
     )
     assert response.status_code == 302
     assert Activity.objects.filter(priority=priority).count() == 1
-    # A priority of another area is refused beside its field.
+    # An area outside the chief's scope is not among the form's choices: refused, nothing saved.
     rosengard = Area.objects.get(name="Rosengård")
     bad = client.post(
         "/followup/activities/",

@@ -58,10 +58,6 @@ def index(request):
     return redirect("followup:unit", code=_home_unit(request).code)
 
 
-def _chain(unit: OrgUnit) -> list[OrgUnit]:
-    return unit.ancestors()
-
-
 def _quarter(text: str | None) -> str:
     if not text:
         return quarter_of(timezone.localdate())
@@ -89,6 +85,7 @@ def strategy(request):
     """The strategy's goals with each measure's status for a unit (default the user's own)."""
     code = request.GET.get("unit")
     unit = get_unit(request, code) if code else _home_unit(request)
+    # The fallback to the nation (a user without a unit) must still be in scope.
     require_unit_visible(request.user, unit)
     today = timezone.localdate()
     goals = strategy_status(unit, date(today.year, today.month, 1))
@@ -143,7 +140,7 @@ def unit_page(request, code: str):
         "followup/unit.html",
         {
             "unit": unit,
-            "chain": _chain(unit),
+            "chain": unit.ancestors(),
             "year": year,
             "rows": [(a, documents.get(a.pk)) for a in areas],
             "flags": quiet(unit, today),

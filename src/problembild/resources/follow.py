@@ -212,12 +212,18 @@ def unit_resources(
     scope: str = "settings",
     ratio: int | None = None,
     threshold: float | None = None,
+    areas: list[Area] | None = None,
+    periods: list[date] | None = None,
 ) -> UnitResources:
-    """Everything the resources page shows for ``unit`` in ``period`` (default: the latest month)."""
+    """Everything the resources page shows for ``unit`` in ``period`` (default: the latest month).
+
+    ``areas`` and ``periods`` (:func:`area_queryset`, :func:`periods_for`) may be passed when the
+    caller has read them already, e.g. to build the page's filters.
+    """
     ratio = int(ratio or settings.RESIDENTS_PER_OFFICER)
     threshold = float(settings.PROTECTED_TIME_THRESHOLD if threshold is None else threshold)
-    areas = list(area_queryset(unit))
-    periods = periods_for(areas)
+    areas = list(area_queryset(unit)) if areas is None else areas
+    periods = periods_for(areas) if periods is None else periods
     if period is None and periods:
         period = periods[0]
     staffing = (

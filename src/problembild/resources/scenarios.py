@@ -16,7 +16,7 @@ floor, and the scenario says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 import numpy as np
@@ -54,7 +54,7 @@ class Parameters:
     seed: int = 0
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return asdict(self)
 
 
 def inputs(res: UnitResources) -> pd.DataFrame:

@@ -75,9 +75,21 @@ def index(request):
 
 
 def _filters(request, unit: OrgUnit, filterset=ResourcesFilterSet):
+    """The page's filters over the unit's areas and months (both read once, and kept on the FilterSet)."""
     areas = list(follow.area_queryset(unit))
     return filterset(
         request.GET, Area.objects.none(), request=request, periods=follow.periods_for(areas), areas=areas
+    )
+
+
+def _resources(unit: OrgUnit, filters) -> follow.UnitResources:
+    """The unit's figures for the filters' month and scope, from the areas the filters read."""
+    return follow.unit_resources(
+        unit,
+        period=filters.month(),
+        scope=filters.value("scope"),
+        areas=filters.areas,
+        periods=filters.periods,
     )
 
 
@@ -148,7 +160,7 @@ def unit_page(request, code: str):
     """A unit's resources for one month: the rule, protected time, presence vs demand, the optimiser."""
     unit = get_unit(request, code)
     filters = _filters(request, unit)
-    res = follow.unit_resources(unit, period=filters.month(), scope=filters.value("scope"))
+    res = _resources(unit, filters)
     log_request(request, AccessLogEntry.Action.VIEW, obj=unit, object_repr=f"resources {unit.name}")
     current_total = sum(r.officers or 0 for r in res.rows)
     form = ScenarioForm(initial={"available": default_available(res, current_total)})
@@ -196,7 +208,7 @@ def unit_export(request, code: str, fmt: str):
     """One of the unit page's tables (``table=rule|units|presence``) as CSV or Excel."""
     unit = get_unit(request, code)
     filters = _filters(request, unit, ExportFilterSet)
-    res = follow.unit_resources(unit, period=filters.month(), scope=filters.value("scope"))
+    res = _resources(unit, filters)
     which = filters.value("table")
     table = {
         "rule": lambda: RuleTable(res.rows),

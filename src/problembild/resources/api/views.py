@@ -54,7 +54,9 @@ def unit_resources(request, code: str, q: Query[ResourcesQuery]):  # type: ignor
     )
     if not filters.is_valid():
         raise HttpError(422, filters.error_detail())
-    res = follow.unit_resources(unit, period=filters.month(), scope=filters.value("scope"))
+    res = follow.unit_resources(
+        unit, period=filters.month(), scope=filters.value("scope"), areas=areas, periods=filters.periods
+    )
     log_request(request, AccessLogEntry.Action.VIEW, obj=unit, object_repr=f"{unit} (resources)")
     met, judged = res.lpo_share_met
     return {
