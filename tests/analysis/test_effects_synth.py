@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -317,11 +316,9 @@ def test_bad_inputs_name_the_argument(kwargs: dict, name: str) -> None:
         synthetic_control(args.pop("outcomes"), args.pop("treated"), args.pop("start"), **args)
 
 
-def test_speed_60_units_60_periods_with_placebo() -> None:
+def test_placebo_covers_every_unit_of_a_60_by_60_panel() -> None:
+    # Its time (target <= 1 s) is measured in benchmarks/bench_effects.py, not asserted here.
     outcomes = np.random.default_rng(0).poisson(40.0, size=(60, 60)).astype(float)
-    synthetic_control(outcomes, 0, 48)  # warm-up
-    t0 = time.perf_counter()
     result = synthetic_control(outcomes, 0, 48)
-    elapsed = time.perf_counter() - t0
     assert result.placebo is not None and len(result.placebo) == 60
-    assert elapsed < 1.0
+    assert result.placebo["ratio"].notna().all()
