@@ -294,8 +294,12 @@ def test_rows_are_never_committed_without_their_import_record(tmp_path, monkeypa
 
 
 def test_import_roles_are_administrators_only_and_the_page_uses_them(client_for, make_user):
+    """Administrators import every kind; HR only the kinds that name it (the competence files)."""
     assert set(roles.IMPORT_ROLES) == {roles.ADMINISTRATOR}
     for role in roles.ROLES:
         user = make_user(f"u.{role}", role, "SE")
         status = client_for(user).get("/import/").status_code
-        assert status == (200 if role in roles.IMPORT_ROLES else 403), role
+        assert status == (200 if role in roles.IMPORT_ROLES | {roles.HR} else 403), role
+    hr = client_for(make_user("hr.only", roles.HR, "SE"))
+    refused = hr.post("/import/", {"kind": "incidents", "file": SimpleUploadedFile("x.csv", b"a\n")})
+    assert refused.status_code == 200 and "kind" in refused.context["form"].errors

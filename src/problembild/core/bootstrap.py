@@ -10,7 +10,7 @@ from . import roles
 from .models import OrgUnit, Profile
 
 #: Apps whose data administrators maintain in the Django admin.
-ADMIN_APPS = ("areas", "incidents", "core", "picture", "auth")
+ADMIN_APPS = ("areas", "incidents", "core", "picture", "competence", "auth")
 
 
 @transaction.atomic
@@ -38,6 +38,7 @@ DEMO_USERS = [
     ("us.botkyrka", roles.INTELLIGENCE_COORDINATOR, "5312-botkyrka"),
     ("region.vast", roles.REGION_MANAGER, "5500"),
     ("revisor", roles.AUDITOR, "SE"),
+    ("hr.nationell", roles.HR, "SE"),
     ("lasare", roles.READ_ONLY, "SE"),
 ]
 

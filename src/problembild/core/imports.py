@@ -474,6 +474,14 @@ class ImportKind:
     options: tuple[str, ...] = ()
     fields: str | None = None
     order: int = 100
+    #: Roles that may import this kind besides the import roles (e.g. HR its staff files).
+    roles: frozenset[str] = frozenset()
+
+    def allowed(self, user) -> bool:
+        """``user`` may import this kind: Django staff, the import roles, or the kind's own roles."""
+        from .roles import IMPORT_ROLES, has_role
+
+        return bool(user.is_staff or has_role(user, IMPORT_ROLES | self.roles))
 
     def run(self, path: str | os.PathLike, options: dict, **common) -> ImportResult:
         return import_string(self.runner)(path, options, **common)
@@ -499,6 +507,7 @@ def register_import_kind(kind: ImportKind) -> None:
     IMPORT_KINDS[kind.code] = kind
 
 
-def import_kinds() -> list[ImportKind]:
-    """The registered kinds in the order the page lists them."""
-    return sorted(IMPORT_KINDS.values(), key=lambda k: (k.order, k.code))
+def import_kinds(user=None) -> list[ImportKind]:
+    """The registered kinds in the order the page lists them (those ``user`` may import, if given)."""
+    kinds = sorted(IMPORT_KINDS.values(), key=lambda k: (k.order, k.code))
+    return kinds if user is None else [k for k in kinds if k.allowed(user)]

@@ -18,6 +18,7 @@ INTELLIGENCE_COORDINATOR: Final = "intelligence_coordinator"
 AUDITOR: Final = "auditor"
 ADMINISTRATOR: Final = "administrator"
 READ_ONLY: Final = "read_only"
+HR: Final = "hr"
 
 #: Role code -> label. The group's name is the code, so code and database agree.
 ROLES: Final = {
@@ -29,6 +30,7 @@ ROLES: Final = {
     AUDITOR: _("Internrevisor"),
     ADMINISTRATOR: _("Administratör"),
     READ_ONLY: _("Läsbehörighet"),
+    HR: _("HR (personal och kompetens)"),
 }
 
 #: Roles that may export data (exports are logged with reason and recipient).
@@ -40,6 +42,7 @@ EXPORT_ROLES: Final = frozenset(
         LOCAL_CHIEF,
         INTELLIGENCE_COORDINATOR,
         ADMINISTRATOR,
+        HR,
     }
 )
 #: Roles that may import data (the import page; Django staff may too). Imports change the

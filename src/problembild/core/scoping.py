@@ -80,6 +80,19 @@ def require_unit_visible(user, unit: OrgUnit) -> None:
         raise PermissionDenied("This unit is outside your organisational scope.")
 
 
+def in_scope(user, roles, unit: OrgUnit) -> bool:
+    """``user`` holds one of ``roles`` and ``unit`` lies within the user's scope."""
+    from .roles import has_role
+
+    if not has_role(user, roles):
+        return False
+    try:
+        require_unit_visible(user, unit)
+    except PermissionDenied:
+        return False
+    return True
+
+
 class ScopedQuerySet(models.QuerySet):
     """A queryset whose rows belong to an org unit through :attr:`scope_field` (a path to an OrgUnit)."""
 

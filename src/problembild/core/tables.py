@@ -27,7 +27,16 @@ from django.utils.translation import gettext_lazy
 
 from .models import ImportRecord
 
-__all__ = ["ImportErrorTable", "ImportRecordTable", "NumberColumn", "Table", "export_values", "muted", "num"]
+__all__ = [
+    "ImportErrorTable",
+    "ImportRecordTable",
+    "NumberColumn",
+    "PercentColumn",
+    "Table",
+    "export_values",
+    "muted",
+    "num",
+]
 
 
 def num(**extra: Any) -> dict[str, dict[str, Any]]:
@@ -70,6 +79,18 @@ class NumberColumn(tables.Column):
 
     def value(self, value: Any) -> Any:
         return value
+
+
+class PercentColumn(NumberColumn):
+    """A share (0–1) as a whole percentage on the page, the share itself (3 decimals) in exports."""
+
+    def render(self, value: Any) -> Any:
+        if value is None:
+            return muted(self.missing or "–", self.missing_title)
+        return f"{value * 100:.0f} %"
+
+    def value(self, value: Any) -> Any:
+        return None if value is None else round(float(value), 3)
 
 
 def muted(text: str, title: str = "") -> SafeString:

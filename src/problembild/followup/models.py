@@ -14,21 +14,17 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from problembild.areas.models import Area
+from problembild.core.bilingual import Bilingual as BaseBilingual
 from problembild.core.models import OrgUnit
 from problembild.core.scoping import scoped_by
 
 
-class Bilingual:
-    """Texts kept in Swedish and English (``<field>_sv`` / ``<field>_en``), read in the active language."""
-
-    def text(self, field: str) -> str:
-        english = (get_language() or "sv").startswith("en")
-        return getattr(self, f"{field}_en" if english else f"{field}_sv") or getattr(self, f"{field}_sv")
+class Bilingual(BaseBilingual):
+    """The follow-up's bilingual records, with properties for the fields their pages read."""
 
     @property
     def title(self) -> str:

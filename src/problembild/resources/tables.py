@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy
 
-from problembild.core.tables import NumberColumn, Table, muted, num
+from problembild.core.tables import NumberColumn, PercentColumn, Table, muted, num
 from problembild.picture.tables import AreaColumn, CategoryColumn
 
 from .follow import MET, NOT_COVERED, NOT_MET, UNKNOWN, AreaResources, Rollup
@@ -63,18 +63,6 @@ class StatusColumn(tables.Column):
 
     def value(self, value: str) -> str:
         return value
-
-
-class PercentColumn(NumberColumn):
-    """A share (0–1) as a whole percentage on the page, the share itself (3 decimals) in exports."""
-
-    def render(self, value: Any) -> Any:
-        if value is None:
-            return muted(self.missing or "–", self.missing_title)
-        return f"{value * 100:.0f} %"
-
-    def value(self, value: Any) -> Any:
-        return None if value is None else round(float(value), 3)
 
 
 class RuleTable(Table):

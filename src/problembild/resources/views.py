@@ -19,8 +19,8 @@ from problembild.areas.models import Area
 from problembild.core.access import log_request
 from problembild.core.exports import export_table
 from problembild.core.models import AccessLogEntry, OrgUnit
-from problembild.core.roles import MANAGER_ROLES, PLANNING_ROLES, has_role
-from problembild.core.scoping import require_unit_visible, unit_for
+from problembild.core.roles import MANAGER_ROLES, PLANNING_ROLES
+from problembild.core.scoping import in_scope, require_unit_visible, unit_for
 
 from . import follow
 from .filtersets import ExportFilterSet, ResourcesFilterSet
@@ -40,15 +40,8 @@ def get_unit(request, code: str) -> OrgUnit:
     return unit
 
 
-def may(user, roles, unit: OrgUnit) -> bool:
-    """``user`` holds one of ``roles`` and ``unit`` lies in the user's scope."""
-    if not has_role(user, roles):
-        return False
-    try:
-        require_unit_visible(user, unit)
-    except PermissionDenied:
-        return False
-    return True
+#: ``may(user, roles, unit)``: the role and the scope (the one rule, in core).
+may = in_scope
 
 
 def _month(text: str) -> date:

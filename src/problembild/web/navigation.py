@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from problembild.core.imports import import_kinds
 from problembild.core.roles import AUDIT_ROLES, IMPORT_ROLES, has_role
 
 
@@ -19,8 +21,8 @@ def everyone(user) -> bool:
 
 
 def importers(user) -> bool:
-    """Who may import (the import page's own rule): the import roles or Django staff."""
-    return bool(user.is_staff or has_role(user, IMPORT_ROLES))
+    """Who may import (the import page's own rule): the import roles, Django staff, or a kind's roles."""
+    return bool(user.is_staff or has_role(user, IMPORT_ROLES) or import_kinds(user))
 
 
 def auditors(user) -> bool:
@@ -35,7 +37,9 @@ def staff(user) -> bool:
 class MenuItem:
     label: str
     url_name: str
-    visible: Callable[[object], bool] = everyone
+    #: Who sees the entry: a function of the user, or its dotted path (an app's own rule,
+    #: imported when the menu is drawn, so the shell imports no domain app).
+    visible: Callable[[object], bool] | str = everyone
     #: A URL namespace whose every page counts as this entry's (a section of several pages).
     section: str = ""
 
@@ -48,6 +52,9 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Händelseflödet"), "incidents:feed"),
     MenuItem(_("Resurser"), "resources:index", section="resources"),
     MenuItem(_("Styrning"), "followup:index", section="followup"),
+    MenuItem(
+        _("Kompetens"), "competence:index", "problembild.competence.access.sees_menu", section="competence"
+    ),
     MenuItem(_("Import"), "core:import", importers),
     MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
     MenuItem(_("Behörighetsgranskning"), "core:access_review", auditors),
@@ -65,5 +72,5 @@ def menu(request) -> list[dict]:
     return [
         {"label": item.label, "url": reverse(item.url_name), "current": item.is_current(current)}
         for item in MENU
-        if item.visible(user)
+        if (import_string(item.visible) if isinstance(item.visible, str) else item.visible)(user)
     ]

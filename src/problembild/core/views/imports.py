@@ -1,7 +1,7 @@
 """The import page: upload a file, see a validation report without committing, then import.
 
-Only administrators (:data:`~problembild.core.roles.IMPORT_ROLES`, or Django staff) may
-import. The preview runs the ordinary importer inside
+Administrators (:data:`~problembild.core.roles.IMPORT_ROLES`, or Django staff) may import
+every kind; a kind may name further roles that import it alone (HR its staff files). The preview runs the ordinary importer inside
 :func:`~problembild.core.imports.validate_only`: it validates and counts exactly as an
 import would, and writes nothing, not even an import record; it opens no transaction, so
 it never holds the database's write lock however large the file (on SQLite a page view
@@ -99,9 +99,9 @@ class ImportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(k.code, k.label) for k in import_kinds()]
+        self.fields["kind"].choices = [(k.code, k.label) for k in import_kinds(user)]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -135,10 +135,11 @@ class ImportForm(forms.Form):
         return data
 
 
-def _require_admin(request) -> None:
-    user = request.user
-    if not (user.is_staff or has_role(user, IMPORT_ROLES)):
-        raise PermissionDenied(_("Bara administratörer får importera data."))
+def _require_admin(request, kind: str | None = None) -> None:
+    """Administrators import everything; a kind's own roles (e.g. HR) only that kind."""
+    kinds = import_kinds(request.user)
+    if not kinds or (kind is not None and kind not in {k.code for k in kinds}):
+        raise PermissionDenied(_("Din roll får inte importera den här sortens data."))
 
 
 def _options(kind: str, data: dict) -> dict:
@@ -344,8 +345,12 @@ def _entry(request, token: str) -> dict:
     return entry
 
 
-def _records():
-    return ImportRecord.objects.order_by("-started_at", "-pk")[:20]
+def _records(user=None):
+    """The last imports, of the kinds ``user`` may import (all for administrators)."""
+    records = ImportRecord.objects.order_by("-started_at", "-pk")
+    if user is not None and not (user.is_staff or has_role(user, IMPORT_ROLES)):
+        records = records.filter(kind__in=[k.code for k in import_kinds(user)])
+    return records[:20]
 
 
 def _page(request, form, **extra):
@@ -365,8 +370,8 @@ def _page(request, form, **extra):
         "core/import.html",
         {
             "form": form,
-            "records": ImportRecordTable(_records()),
-            "kinds": [(k.code, k.label, ", ".join(k.suffixes)) for k in import_kinds()],
+            "records": ImportRecordTable(_records(request.user)),
+            "kinds": [(k.code, k.label, ", ".join(k.suffixes)) for k in import_kinds(request.user)],
             "max_upload_mb": settings.MAX_UPLOAD_MB,
             **extra,
         },
@@ -375,7 +380,7 @@ def _page(request, form, **extra):
 
 def _report_page(request, token: str, entry: dict):
     """The page of a preview: its report, and the import's progress or outcome once started."""
-    form = ImportForm(initial={"kind": entry["kind"]})
+    form = ImportForm(user=request.user, initial={"kind": entry["kind"]})
     if entry.get("job"):
         job, outcome = _job_outcome(entry, token)
         return _page(request, form, report=entry, token=token, job=job, outcome=outcome)
@@ -388,8 +393,8 @@ def import_page(request):
     _require_admin(request)
     purge_uploads()
     if request.method == "GET":
-        return _page(request, ImportForm())
-    form = ImportForm(request.POST, request.FILES)
+        return _page(request, ImportForm(user=request.user))
+    form = ImportForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         return _page(request, form)
     kind = form.cleaned_data["kind"]
@@ -406,7 +411,7 @@ def import_page(request):
     report = dry_run(kind, path, options)
     entry = {"kind": kind, "path": str(path), "name": name, "options": options, **report}
     _remember(request, token, entry)
-    return _page(request, ImportForm(initial={"kind": kind}), report=entry, token=token)
+    return _page(request, ImportForm(user=request.user, initial={"kind": kind}), report=entry, token=token)
 
 
 @require_POST
@@ -421,6 +426,7 @@ def import_commit(request):
     purge_uploads()
     token = request.POST.get("token", "")
     entry = _entry(request, token)
+    _require_admin(request, entry["kind"])
     if entry.get("job") or entry.get("outcome"):
         return _report_page(request, token, entry)
     skip = request.POST.get("skip_invalid") == "1"
@@ -485,7 +491,9 @@ def import_cancel(request):
     shutil.rmtree(upload_root() / token, ignore_errors=True)
     _forget(request, token)
     purge_uploads()
-    return _page(request, ImportForm(initial={"kind": entry["kind"]}), cancelled=entry["name"])
+    return _page(
+        request, ImportForm(user=request.user, initial={"kind": entry["kind"]}), cancelled=entry["name"]
+    )
 
 
 def import_errors_export(request, token: str, fmt: str):
@@ -509,7 +517,7 @@ def import_records_export(request, fmt: str):
     _require_admin(request)
     return export_table(
         request,
-        ImportRecordTable(_records()),
+        ImportRecordTable(_records(request.user)),
         name="problembild-importer",
         fmt=fmt,
         title=_("Senaste importer"),
