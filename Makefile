@@ -20,6 +20,7 @@ data: install
 	$(BIN)/problembild demo-data --incidents $(DEMO_INCIDENTS) --years $(DEMO_YEARS) --seed $(DEMO_SEED)
 	$(BIN)/problembild refresh
 	$(BIN)/problembild allocate --unit 5312 --save "Exempel: Stockholm syd med väntat tillskott" --example
+	$(BIN)/problembild training-plan --period $$(( $$(date +%Y) + 1 )) --unit SE --budget 4000000 --save "Exempel: nationell utbildningsplan" --example
 	$(BIN)/problembild demo-users
 
 demo: data

@@ -26,7 +26,18 @@ RESULTS = ROOT / "benchmarks" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 #: Order of the benchmarks in run.py and in the document.
-NAMES = ("analysis", "statistics", "effects", "allocation", "assign", "import", "demo", "refresh", "web")
+NAMES = (
+    "analysis",
+    "statistics",
+    "effects",
+    "allocation",
+    "training",
+    "assign",
+    "import",
+    "demo",
+    "refresh",
+    "web",
+)
 
 GIB = 1024**3
 
@@ -200,6 +211,14 @@ def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             rows += allocation_targets(e)
         except Exception as exc:  # never let one renderer break the report
             rows.append(("allocation report rendered", str(exc)[:160], False))
+    elif name == "training":
+        try:
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_training import targets as training_targets
+
+            rows += training_targets(e)
+        except Exception as exc:  # never let one renderer break the report
+            rows.append(("training report rendered", str(exc)[:160], False))
     elif name == "assign":
         rate = e.get("points_per_s")
         rows.append(("AreaIndex ≥ 1 M points/s (build + assign)", fmt_rate(rate, "points"), _ge(rate, 1e6)))
@@ -348,6 +367,21 @@ def section_allocation(e: dict[str, Any]) -> list[str]:
     try:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from bench_allocation import markdown
+
+        out += ["", markdown(e)]
+    except Exception as exc:  # never let one renderer break the report
+        out += ["", f"(cannot render: {exc})"]
+    return out
+
+
+def section_training(e: dict[str, Any]) -> list[str]:
+    out = [
+        "A national training plan against two greedy rules, on a synthetic instance "
+        "(`benchmarks/bench_training.py`)."
+    ]
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_training import markdown
 
         out += ["", markdown(e)]
     except Exception as exc:  # never let one renderer break the report
@@ -522,6 +556,7 @@ SECTIONS = {
     "statistics": ("Calibration of the marks (false alarms and power)", section_statistics),
     "effects": ("Effect of a measure (difference-in-differences, synthetic control)", section_effects),
     "allocation": ("Officer allocation (`allocate_officers`, `allocate_hours`)", section_allocation),
+    "training": ("Training plan (`plan_training`)", section_training),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
     "import": ("Incident import", section_import),
     "demo": ("`make demo` setup", section_demo),

@@ -31,6 +31,8 @@ FOREIGN = {
     "month": "2024-06",
     "year": "2024",
     "quarter": "2024Q4",
+    "pseudonym": "SYD-1",
+    "role": "area_officer",
 }
 
 
@@ -44,12 +46,13 @@ def routes(patterns=None, prefix: str = ""):
             yield route.lstrip("^").rstrip("$"), p
 
 
-def fill(route: str, rosengard: Area, scenario: int = 0) -> str:
+def fill(route: str, rosengard: Area, scenario: int = 0, plan: int = 0) -> str:
     values = {
         **FOREIGN,
         "panel_id": str(rosengard.panel_id),
         "pk": str(scenario),
         "scenario_id": str(scenario),
+        "plan_id": str(plan),
     }
 
     def value(match: re.Match) -> str:
@@ -93,8 +96,35 @@ def foreign_scenario(computed):
     return run_scenario(OrgUnit.objects.get(code="5600"), Parameters(available=5), name="Syd").pk
 
 
+@pytest.fixture
+def foreign_plan(computed):
+    """A member of staff serving Rosengård and a training plan of Syd that places them."""
+    from problembild.competence.catalogue import load_catalogue
+    from problembild.competence.models import (
+        Competence,
+        Course,
+        CourseOutcome,
+        CourseRound,
+        Requirement,
+        RoleProfile,
+        Staff,
+    )
+    from problembild.competence.planning import PlanParameters, run_plan
+    from problembild.core.models import OrgUnit
+
+    load_catalogue()
+    conflict = Competence.objects.get(code="conflict")
+    profile = RoleProfile.objects.create(role="area_officer", version=1, decided=date(2020, 1, 1))
+    Requirement.objects.create(profile=profile, competence=conflict, level=2)
+    course = Course.objects.create(code="k", name_sv="Konflikt", days=2, seats=5, cost=100)
+    CourseOutcome.objects.create(course=course, competence=conflict, level=3)
+    CourseRound.objects.create(course=course, starts=date(2027, 3, 1))
+    Staff.objects.create(pseudonym="SYD-1", role="area_officer", org_unit=computed.org_unit, area=computed)
+    return run_plan(OrgUnit.objects.get(code="5600"), 2027, PlanParameters(), name="Syd").pk
+
+
 def test_every_route_refuses_or_hides_another_units_area(
-    client_for, botkyrka_chief, computed, foreign_scenario
+    client_for, botkyrka_chief, computed, foreign_scenario, foreign_plan
 ):
     client = client_for(botkyrka_chief)
     rosengard = computed
@@ -102,7 +132,7 @@ def test_every_route_refuses_or_hides_another_units_area(
     for route, _pattern in routes():
         if SKIP.match(route):
             continue
-        url = fill(route, rosengard, foreign_scenario)
+        url = fill(route, rosengard, foreign_scenario, foreign_plan)
         for query in ("", "reason=sweep&recipient=sweep"):
             response = client.get(url + ("?" + query if query else ""))
             swept.append(url)
@@ -132,10 +162,15 @@ def test_every_route_refuses_or_hides_another_units_area(
         "/followup/areas/",
         "/followup/evaluations/",
         "/api/followup/",
+        "/competence/units/",
+        "/competence/staff/",
+        "/competence/plans/",
+        "/competence/needs/",
+        "/api/competence/",
     ):
         assert any(u.startswith(expected) for u in swept), expected
 
 
 def test_the_sweep_sees_every_app(botkyrka_chief):
     names = {p.lookup_str.split(".")[1] for _, p in routes() if p.lookup_str.startswith("problembild.")}
-    assert {"core", "areas", "incidents", "picture", "resources", "followup"} <= names
+    assert {"core", "areas", "incidents", "picture", "resources", "followup", "competence"} <= names

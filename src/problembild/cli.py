@@ -152,6 +152,9 @@ def init() -> None:
     console.print(
         f"Method support and strategy: {seeded['methods']} method(s), {seeded['strategy']} goal/indicator/target row(s) changed."
     )
+    from problembild.competence.catalogue import load_catalogue
+
+    console.print(f"Competence catalogue: {load_catalogue()} competence(s) added.")
 
 
 @import_app.command("areas")
@@ -295,6 +298,27 @@ CSV_IMPORTS = {
         {},
         "Import safety-survey results (area, year, measure, value).",
     ),
+    "staff": (
+        "problembild.competence.importers.import_staff",
+        {},
+        "Import staff under pseudonymous ids (id, role, unit[, area, login, active]).",
+    ),
+    "competence-assessments": (
+        "problembild.competence.importers.import_assessments",
+        {},
+        "Import assessed competence levels (staff, competence, level, date[, assessor, note]).",
+    ),
+    "courses": (
+        "problembild.competence.importers.import_courses",
+        {},
+        "Import courses, one row per competence taught (code, name, competence, level, days, seats, cost"
+        "[, name_en, valid_months, dates]).",
+    ),
+    "course-completions": (
+        "problembild.competence.importers.import_completions",
+        {},
+        "Import completed courses (staff, course, date[, expires]).",
+    ),
 }
 
 
@@ -422,6 +446,24 @@ def demo_data(
         f"Example follow-up: {follow['documents']} problem picture documents, {follow['activities']} activities "
         "(marked example)."
     )
+    from problembild.competence.demo import generate_example_competence
+
+    people = generate_example_competence(seed=seed, today=date.today())
+    console.print(
+        f"Example competence: {people['staff']} pseudonymous staff, {people['assessments']} assessments, "
+        f"{people['completions']} certificates, {people['courses']} courses (marked example)."
+    )
+
+
+def _org_unit(code: str):
+    """The org unit ``code``, or exit 2 with an error naming it."""
+    from problembild.core.models import OrgUnit
+
+    org = OrgUnit.objects.filter(code=code).first()
+    if org is None:
+        err_console.print(f"[red]Error: no org unit with code {escape(code)!r}[/red]", highlight=False)
+        raise typer.Exit(2)
+    return org
 
 
 @contextmanager
@@ -465,14 +507,10 @@ def allocate(
 ) -> None:
     """Place area officers across the areas under a unit by need, floors, caps and turnover (HiGHS)."""
     setup_django()
-    from problembild.core.models import OrgUnit
     from problembild.resources.importers import FieldError, parse_month
     from problembild.resources.scenarios import Parameters, run_scenario, summary
 
-    org = OrgUnit.objects.filter(code=unit).first()
-    if org is None:
-        err_console.print(f"[red]Error: no org unit with code {escape(unit)!r}[/red]", highlight=False)
-        raise typer.Exit(2)
+    org = _org_unit(unit)
     try:
         month = parse_month(period) if period else None
         params = Parameters(available=available, cap=cap, max_change=max_change, extra=extra, robust=robust)
@@ -503,6 +541,54 @@ def allocate(
         console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
     if save is not None:
         console.print(f"Saved as scenario {scenario.pk}.")
+
+
+@app.command("training-plan")
+def training_plan(
+    period: int = typer.Option(..., "--period", help="The plan's year, e.g. 2027."),
+    unit: str = typer.Option(
+        "SE", "--unit", help="Org unit code whose staff are planned (default: the nation)."
+    ),
+    budget: float | None = typer.Option(None, "--budget", help="Budget in SEK (default: no limit)."),
+    role: str | None = typer.Option(None, "--role", help="Only staff of this role (e.g. area_officer)."),
+    max_days: float = typer.Option(10.0, "--max-days", help="At most this many course days per person."),
+    away_share: float = typer.Option(
+        0.05, "--away-share", help="At most this share of an area's working days away."
+    ),
+    save: str | None = typer.Option(None, "--save", help="Save the plan under this name."),
+    example: bool = typer.Option(False, "--example", help="Mark the saved plan as example data."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Course places for a year that close the most weighted competence gaps (HiGHS), beside two baselines."""
+    setup_django()
+    from problembild.competence.planning import PlanParameters, cli_summary, run_plan
+
+    org = _org_unit(unit)
+    try:
+        params = PlanParameters(
+            budget=budget, max_days_per_person=max_days, away_share=away_share, role=role or None
+        )
+        with native_stdout_silenced():
+            plan = run_plan(org, period, params, name=save or "", save=save is not None, example=example)
+    except ValueError as exc:
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    data = cli_summary(plan)
+    if as_json:
+        console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    r = plan.result
+    console.print(
+        f"{org.name} {period}: {r['places']} places, {r['cost']:,.0f} SEK, weighted gap closed "
+        f"{r['gap_closed']:.1f} of {r['gap_total']:.1f} ({r['levels_closed']} of {r['levels_total']} levels); "
+        f"{'optimal' if r['optimal'] else 'gap ' + format(r['gap'] or 0, '.4f')}"
+    )
+    for name, value in r["baselines"].items():
+        console.print(f"  baseline {name}: weighted gap closed {value:.1f}")
+    for c in r["courses"]:
+        console.print(f"  {c['name']}: {c['places']} of {c['seats']} seats", highlight=False)
+    if save is not None:
+        console.print(f"Saved as training plan {plan.pk}.")
 
 
 @app.command("demo-users")

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("problembild.picture.urls")),
     path("resources/", include("problembild.resources.urls")),
     path("followup/", include("problembild.followup.urls")),
+    path("competence/", include("problembild.competence.urls")),
 ]
 
 handler403 = "problembild.web.views.permission_denied"

@@ -70,6 +70,11 @@ PAGES = [
     ("followup-strategy", "noa.analytiker", "/followup/strategy/", []),
     ("followup-methods", "lasare", "/followup/methods/", []),
     ("followup-activities", "lpo.botkyrka", "/followup/activities/", []),
+    ("competence-unit", "hr.nationell", "/competence/units/5312-botkyrka/", []),
+    ("competence-needs", "hr.nationell", "/competence/needs/", ["#needs-chart[data-drawn] .main-svg"]),
+    ("competence-profiles", "noa.analytiker", "/competence/profiles/", []),
+    ("competence-courses", "hr.nationell", "/competence/courses/", []),
+    ("competence-person", "us.botkyrka", "/competence/", ["#gap-list"]),
     (
         "resources-police-area",
         "po.stockholm.syd",

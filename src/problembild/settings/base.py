@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "problembild.picture",
     "problembild.resources",
     "problembild.followup",
+    "problembild.competence",
     "problembild.web",
 ]
 
