@@ -46,9 +46,13 @@ def routes(patterns=None, prefix: str = ""):
             yield route.lstrip("^").rstrip("$"), p
 
 
-def fill(route: str, rosengard: Area, scenario: int = 0, plan: int = 0) -> str:
+def fill(
+    route: str, rosengard: Area, scenario: int = 0, plan: int = 0, audit: tuple[int, int] = (0, 0)
+) -> str:
     values = {
         **FOREIGN,
+        "measure_id": str(audit[0]),
+        "evidence_id": str(audit[1]),
         "panel_id": str(rosengard.panel_id),
         "pk": str(scenario),
         "scenario_id": str(scenario),
@@ -123,8 +127,27 @@ def foreign_plan(computed):
     return run_plan(OrgUnit.objects.get(code="5600"), 2027, PlanParameters(), name="Syd").pk
 
 
+@pytest.fixture
+def foreign_measure(db):
+    """An audit measure of Syd about Rosengård, with evidence: (measure id, evidence id)."""
+    from problembild.audit.models import AuditReport, Evidence, Measure, Recommendation
+    from problembild.core.models import OrgUnit
+
+    report = AuditReport.objects.create(reference="IR-SWEEP", title="Sweep", issued=date(2018, 6, 8))
+    rec = Recommendation.objects.create(report=report, number=1, text="Sweep")
+    measure = Measure.objects.create(
+        recommendation=rec,
+        title="Rosengård measure",
+        owner=OrgUnit.objects.get(code="5600"),
+        responsible_role="region_manager",
+        deadline=date(2020, 1, 1),
+    )
+    evidence = Evidence.objects.create(measure=measure, kind="note", text="Rosengård evidence")
+    return measure.pk, evidence.pk
+
+
 def test_every_route_refuses_or_hides_another_units_area(
-    client_for, botkyrka_chief, computed, foreign_scenario, foreign_plan
+    client_for, botkyrka_chief, computed, foreign_scenario, foreign_plan, foreign_measure
 ):
     client = client_for(botkyrka_chief)
     rosengard = computed
@@ -132,7 +155,7 @@ def test_every_route_refuses_or_hides_another_units_area(
     for route, _pattern in routes():
         if SKIP.match(route):
             continue
-        url = fill(route, rosengard, foreign_scenario, foreign_plan)
+        url = fill(route, rosengard, foreign_scenario, foreign_plan, foreign_measure)
         for query in ("", "reason=sweep&recipient=sweep"):
             response = client.get(url + ("?" + query if query else ""))
             swept.append(url)
@@ -167,10 +190,14 @@ def test_every_route_refuses_or_hides_another_units_area(
         "/competence/plans/",
         "/competence/needs/",
         "/api/competence/",
+        "/audit/measures/",
+        "/audit/evidence/",
+        "/audit/report/",
+        "/api/audit/",
     ):
         assert any(u.startswith(expected) for u in swept), expected
 
 
 def test_the_sweep_sees_every_app(botkyrka_chief):
     names = {p.lookup_str.split(".")[1] for _, p in routes() if p.lookup_str.startswith("problembild.")}
-    assert {"core", "areas", "incidents", "picture", "resources", "followup", "competence"} <= names
+    assert {"core", "areas", "incidents", "picture", "resources", "followup", "competence", "audit"} <= names

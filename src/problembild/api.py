@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 
 from problembild import __version__
 from problembild.areas.api.views import router as areas_router
+from problembild.audit.api.views import router as audit_router
 from problembild.competence.api.views import router as competence_router
 from problembild.core.access import log_request
 from problembild.core.api import API_AUTH, request_user
@@ -50,6 +51,7 @@ api.add_router("/", picture_router)
 api.add_router("/", resources_router)
 api.add_router("/", followup_router)
 api.add_router("/", competence_router)
+api.add_router("/", audit_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -23,6 +23,8 @@ import_app = typer.Typer(help="Importera data (allt eller inget; upprepad import
 taxonomy_app = typer.Typer(help="Taxonomin: händelsetyper -> indikatorgrupper.")
 report_app = typer.Typer(help="Rapporter för schemalagda körningar.")
 app.add_typer(import_app, name="import")
+audit_app = typer.Typer(help="Uppföljning av revisionens rekommendationer: påminnelser och status.")
+app.add_typer(audit_app, name="audit")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(report_app, name="report")
 # Never wrap printed text: when the output is not a terminal (a log file, a pipe) rich would
@@ -446,6 +448,10 @@ def demo_data(
         f"Example follow-up: {follow['documents']} problem picture documents, {follow['activities']} activities "
         "(marked example)."
     )
+    from problembild.audit.demo import generate_example_audit
+
+    audit = generate_example_audit(today=date.today())
+    console.print(f"Example audit: {audit['reports']} report, {audit['measures']} measures (marked example).")
     from problembild.competence.demo import generate_example_competence
 
     people = generate_example_competence(seed=seed, today=date.today())
@@ -589,6 +595,80 @@ def training_plan(
         console.print(f"  {c['name']}: {c['places']} of {c['seats']} seats", highlight=False)
     if save is not None:
         console.print(f"Saved as training plan {plan.pk}.")
+
+
+def _audit_scope():
+    """Every measure: the command runs for cron, as the operating system's user, not a signed-in one."""
+    from problembild.audit.models import Measure
+
+    return Measure.objects.all()
+
+
+@audit_app.command("reminders")
+def audit_reminders(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Overdue and due-soon (30 days) measures per owner unit, for a daily cron job."""
+    setup_django()
+    from problembild.audit.status import owner_names, reminders, states
+
+    rows = states(_audit_scope())
+    due = reminders(rows)
+    owners = owner_names(due)
+    data = [
+        {
+            "owner": owners[owner].code,
+            "owner_name": owners[owner].name,
+            "measures": [
+                {
+                    "id": m.pk,
+                    "title": m.title,
+                    "deadline": m.deadline.isoformat(),
+                    "status": m.status,
+                    "responsible_role": m.responsible_role,
+                    "days_overdue": m.days_overdue,
+                    "due_soon": m.due_soon,
+                }
+                for m in items
+            ],
+        }
+        for owner, items in sorted(due.items(), key=lambda kv: owners[kv[0]].name)
+    ]
+    if as_json:
+        console.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    if not data:
+        console.print("No overdue or due-soon measures.")
+    for owner in data:
+        console.print(f"[bold]{escape(owner['owner_name'])}[/bold] ({owner['owner']})", highlight=False)
+        for m in owner["measures"]:
+            when = f"{m['days_overdue']} days overdue" if m["days_overdue"] else f"due {m['deadline']}"
+            console.print(f"  {escape(m['title'])} – {when}", highlight=False)
+
+
+@audit_app.command("status")
+def audit_status(
+    as_of: str | None = typer.Option(None, "--as-of", help="The date (YYYY-MM-DD) the status is read on."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Measures per status as they stood on a date (from the history of edits), with overdue counts."""
+    setup_django()
+    from datetime import date
+
+    from problembild.audit.status import states, summarise
+
+    try:
+        on = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        err_console.print(f"[red]Error: --as-of must be a date YYYY-MM-DD, not {escape(as_of or '')!r}[/red]")
+        raise typer.Exit(2) from None
+    summary = summarise(states(_audit_scope(), on), on)
+    data = {**summary.as_dict(), "as_of": on.isoformat()}
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    console.print(f"Status on {data['as_of']}: {summary.total} measures, {summary.closed} closed")
+    for code, n in summary.counts.items():
+        console.print(f"  {code}: {n}")
+    console.print(f"  overdue: {summary.overdue}, due within 30 days: {summary.due_soon}")
 
 
 @app.command("demo-users")

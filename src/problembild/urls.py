@@ -24,6 +24,7 @@ urlpatterns = [
     path("resources/", include("problembild.resources.urls")),
     path("followup/", include("problembild.followup.urls")),
     path("competence/", include("problembild.competence.urls")),
+    path("audit/", include("problembild.audit.urls")),
 ]
 
 handler403 = "problembild.web.views.permission_denied"

@@ -75,6 +75,10 @@ PAGES = [
     ("competence-profiles", "noa.analytiker", "/competence/profiles/", []),
     ("competence-courses", "hr.nationell", "/competence/courses/", []),
     ("competence-person", "us.botkyrka", "/competence/", ["#gap-list"]),
+    ("audit-dashboard", "revisor", "/audit/", []),
+    ("audit-dashboard-past", "revisor", "/audit/?on=2019-01-01", ["#as-of"]),
+    ("audit-measure", "po.stockholm.syd", "/audit/measures/2/", ["#measure-status"]),
+    ("audit-report", "noa.analytiker", "/audit/report/", ["#report-summary"]),
     (
         "resources-police-area",
         "po.stockholm.syd",

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "problembild.resources",
     "problembild.followup",
     "problembild.competence",
+    "problembild.audit",
     "problembild.web",
 ]
 
@@ -169,6 +170,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 # The largest file the import page accepts, in MB (DATA_UPLOAD_MAX_MEMORY_SIZE does not limit
 # file uploads). Larger files are refused with a form error; import them with the command line.
 MAX_UPLOAD_MB = int(os.environ.get("PROBLEMBILD_MAX_UPLOAD_MB", "500"))
+#: The largest evidence file (audit follow-up) accepted, in MB: documents, not data sets.
+EVIDENCE_MAX_MB = int(os.environ.get("PROBLEMBILD_EVIDENCE_MAX_MB", "25"))
 
 # Nothing loads from outside the server: scripts, styles, images and fonts are our own.
 SECURE_CSP = {
