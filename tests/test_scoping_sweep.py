@@ -47,11 +47,19 @@ def routes(patterns=None, prefix: str = ""):
 
 
 def fill(
-    route: str, rosengard: Area, scenario: int = 0, plan: int = 0, audit: tuple[int, int] = (0, 0)
+    route: str,
+    rosengard: Area,
+    scenario: int = 0,
+    plan: int = 0,
+    audit: tuple[int, int] = (0, 0),
+    assessment: tuple[int, int, int] = (0, 0, 0),
 ) -> str:
     values = {
         **FOREIGN,
         "measure_id": str(audit[0]),
+        "round_id": str(assessment[0]),
+        "answer_id": str(assessment[1]),
+        "item_id": str(assessment[2]),
         "evidence_id": str(audit[1]),
         "panel_id": str(rosengard.panel_id),
         "pk": str(scenario),
@@ -146,8 +154,29 @@ def foreign_measure(db):
     return measure.pk, evidence.pk
 
 
+@pytest.fixture
+def foreign_answer(computed, tmp_path, settings):
+    """An open round with Rosengård's answer and its evidence file: (round id, answer id, evidence id)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from problembild.assessment.models import AnswerEvidence, CriteriaSet
+    from problembild.assessment.rounds import open_round
+    from problembild.core.uploads import store
+
+    settings.DATA_DIR = tmp_path / "data"
+    cs = CriteriaSet.objects.create(year=2025, categories=["utsatt område"], decided=date(2024, 1, 1))
+    rnd = open_round(cs, deadline=date(2100, 1, 1), cutoff=date(2025, 1, 1))
+    answer = rnd.answers.get(area=computed)
+    stored = store(SimpleUploadedFile("rosengard.pdf", "%PDF-1.4 Rosengård".encode()))
+    item = AnswerEvidence.objects.create(
+        answer=answer, text="Rosengård evidence", file_key=stored.key, file_name="rosengard.pdf",
+        content_type=stored.content_type,
+    )  # fmt: skip
+    return rnd.pk, answer.pk, item.pk
+
+
 def test_every_route_refuses_or_hides_another_units_area(
-    client_for, botkyrka_chief, computed, foreign_scenario, foreign_plan, foreign_measure
+    client_for, botkyrka_chief, computed, foreign_scenario, foreign_plan, foreign_measure, foreign_answer
 ):
     client = client_for(botkyrka_chief)
     rosengard = computed
@@ -155,7 +184,7 @@ def test_every_route_refuses_or_hides_another_units_area(
     for route, _pattern in routes():
         if SKIP.match(route):
             continue
-        url = fill(route, rosengard, foreign_scenario, foreign_plan, foreign_measure)
+        url = fill(route, rosengard, foreign_scenario, foreign_plan, foreign_measure, foreign_answer)
         for query in ("", "reason=sweep&recipient=sweep"):
             response = client.get(url + ("?" + query if query else ""))
             swept.append(url)
@@ -194,10 +223,25 @@ def test_every_route_refuses_or_hides_another_units_area(
         "/audit/evidence/",
         "/audit/report/",
         "/api/audit/",
+        "/assessment/rounds/",
+        "/assessment/answers/",
+        "/assessment/evidence/",
+        "/assessment/diff/",
+        "/api/assessment/",
     ):
         assert any(u.startswith(expected) for u in swept), expected
 
 
 def test_the_sweep_sees_every_app(botkyrka_chief):
     names = {p.lookup_str.split(".")[1] for _, p in routes() if p.lookup_str.startswith("problembild.")}
-    assert {"core", "areas", "incidents", "picture", "resources", "followup", "competence", "audit"} <= names
+    assert {
+        "core",
+        "areas",
+        "incidents",
+        "picture",
+        "resources",
+        "followup",
+        "competence",
+        "audit",
+        "assessment",
+    } <= names

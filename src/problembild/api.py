@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 
 from problembild import __version__
 from problembild.areas.api.views import router as areas_router
+from problembild.assessment.api.views import router as assessment_router
 from problembild.audit.api.views import router as audit_router
 from problembild.competence.api.views import router as competence_router
 from problembild.core.access import log_request
@@ -52,6 +53,7 @@ api.add_router("/", resources_router)
 api.add_router("/", followup_router)
 api.add_router("/", competence_router)
 api.add_router("/", audit_router)
+api.add_router("/", assessment_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -24,6 +24,8 @@ taxonomy_app = typer.Typer(help="Taxonomin: händelsetyper -> indikatorgrupper."
 report_app = typer.Typer(help="Rapporter för schemalagda körningar.")
 app.add_typer(import_app, name="import")
 audit_app = typer.Typer(help="Uppföljning av revisionens rekommendationer: påminnelser och status.")
+assessment_app = typer.Typer(help="Bedömningsomgången: listans förändring mellan två listår.")
+app.add_typer(assessment_app, name="assessment")
 app.add_typer(audit_app, name="audit")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(report_app, name="report")
@@ -300,6 +302,11 @@ CSV_IMPORTS = {
         {},
         "Import safety-survey results (area, year, measure, value).",
     ),
+    "socioeconomic": (
+        "problembild.assessment.importers.import_socio",
+        {},
+        "Import socioeconomic figures per area and year (area, year, measure, value[, source]).",
+    ),
     "staff": (
         "problembild.competence.importers.import_staff",
         {},
@@ -452,6 +459,13 @@ def demo_data(
 
     audit = generate_example_audit(today=date.today())
     console.print(f"Example audit: {audit['reports']} report, {audit['measures']} measures (marked example).")
+    from problembild.assessment.demo import generate_example_assessment
+
+    made = generate_example_assessment(seed=seed, today=date.today())
+    console.print(
+        f"Example assessment: {made['criteria_sets']} criteria sets, {made['socio']} synthetic socioeconomic "
+        f"figures, a 2025 round with {made['answers']} answers (marked example)."
+    )
     from problembild.competence.demo import generate_example_competence
 
     people = generate_example_competence(seed=seed, today=date.today())
@@ -595,6 +609,36 @@ def training_plan(
         console.print(f"  {c['name']}: {c['places']} of {c['seats']} seats", highlight=False)
     if save is not None:
         console.print(f"Saved as training plan {plan.pk}.")
+
+
+@assessment_app.command("diff")
+def assessment_diff(
+    from_year: int = typer.Argument(..., help="The earlier list year, e.g. 2021."),
+    to_year: int = typer.Argument(..., help="The later list year, e.g. 2023."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What changed between two lists: added, removed, raised, lowered, split, merged, unchanged."""
+    setup_django()
+    from problembild.assessment.diff import KINDS, list_diff
+
+    try:
+        diff = list_diff(from_year, to_year)
+    except LookupError as exc:
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps(diff.as_dict(), ensure_ascii=False))
+        return
+    console.print(f"{from_year} → {to_year}: {diff.totals['from']} → {diff.totals['to']} areas")
+    for kind in KINDS:
+        items = diff.changes[kind]
+        console.print(f"  {kind}: {len(items)}")
+        if kind != "unchanged":
+            for item in items:
+                move = " → ".join(c for c in (item.get("from"), item.get("to")) if c)
+                console.print(
+                    f"    {escape(item['name'])} ({item['panel_id']}) {escape(move)}", highlight=False
+                )
 
 
 def _audit_scope():

@@ -25,6 +25,7 @@ urlpatterns = [
     path("followup/", include("problembild.followup.urls")),
     path("competence/", include("problembild.competence.urls")),
     path("audit/", include("problembild.audit.urls")),
+    path("assessment/", include("problembild.assessment.urls")),
 ]
 
 handler403 = "problembild.web.views.permission_denied"

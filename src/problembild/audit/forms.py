@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from problembild.core.links import internal_link
+
 from .models import Evidence, Measure
 
 
@@ -45,11 +47,7 @@ class EvidenceForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_link(self) -> str:
-        link = self.cleaned_data["link"].strip()
-        # Only pages of Problembild itself: evidence never sends a reader to another site.
-        if link and (not link.startswith("/") or link.startswith("//") or "\\" in link):
-            raise forms.ValidationError(_("Ange en sida i Problembild (börjar med /)."))
-        return link
+        return internal_link(self.cleaned_data["link"])
 
     def clean(self):
         data = super().clean()

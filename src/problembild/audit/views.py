@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -324,7 +323,7 @@ def measure_action(request, measure_id: int):
 @require_POST
 def evidence_add(request, measure_id: int):
     """Attach a note, a link or a file (owners and auditors); a refused file says why."""
-    from problembild.core.uploads import UploadRefused, store
+    from problembild.core.uploads import UploadRefused, store_evidence
 
     measure = _measure(request, measure_id)
     if not (workflow.is_owner(request.user, measure) or workflow.is_auditor(request.user)):
@@ -344,7 +343,7 @@ def evidence_add(request, measure_id: int):
     )
     if data["kind"] == Evidence.Kind.FILE:
         try:
-            stored = store(data["file"], max_bytes=settings.EVIDENCE_MAX_MB * 1024 * 1024)
+            stored = store_evidence(data["file"])
         except UploadRefused as exc:
             log_request(
                 request,

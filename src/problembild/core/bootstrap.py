@@ -10,7 +10,7 @@ from . import roles
 from .models import OrgUnit, Profile
 
 #: Apps whose data administrators maintain in the Django admin.
-ADMIN_APPS = ("areas", "incidents", "core", "picture", "competence", "audit", "auth")
+ADMIN_APPS = ("areas", "incidents", "core", "picture", "competence", "audit", "assessment", "auth")
 
 
 @transaction.atomic

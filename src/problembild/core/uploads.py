@@ -606,3 +606,10 @@ def download_response(
     response["Cache-Control"] = "no-store, private"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+def store_evidence(upload: Upload) -> StoredFile:
+    """:func:`store` with the evidence size limit (``settings.EVIDENCE_MAX_MB``)."""
+    from django.conf import settings
+
+    return store(upload, max_bytes=settings.EVIDENCE_MAX_MB * 1024 * 1024)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "problembild.followup",
     "problembild.competence",
     "problembild.audit",
+    "problembild.assessment",
     "problembild.web",
 ]
 

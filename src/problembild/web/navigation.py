@@ -55,6 +55,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(
         _("Kompetens"), "competence:index", "problembild.competence.access.sees_menu", section="competence"
     ),
+    MenuItem(_("Bedömning"), "assessment:index", section="assessment"),
     MenuItem(_("Revision"), "audit:dashboard", section="audit"),
     MenuItem(_("Import"), "core:import", importers),
     MenuItem(_("Åtkomstlogg"), "core:access_log", auditors),
