@@ -211,14 +211,8 @@ def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             rows += allocation_targets(e)
         except Exception as exc:  # never let one renderer break the report
             rows.append(("allocation report rendered", str(exc)[:160], False))
-    elif name == "training":
-        try:
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from bench_training import targets as training_targets
-
-            rows += training_targets(e)
-        except Exception as exc:  # never let one renderer break the report
-            rows.append(("training report rendered", str(exc)[:160], False))
+    elif name in DELEGATED:
+        rows += _delegated(name, "targets", e)
     elif name == "assign":
         rate = e.get("points_per_s")
         rows.append(("AreaIndex ≥ 1 M points/s (build + assign)", fmt_rate(rate, "points"), _ge(rate, 1e6)))
@@ -374,19 +368,31 @@ def section_allocation(e: dict[str, Any]) -> list[str]:
     return out
 
 
-def section_training(e: dict[str, Any]) -> list[str]:
-    out = [
-        "A national training plan against two greedy rules, on a synthetic instance "
-        "(`benchmarks/bench_training.py`)."
-    ]
+#: Benchmarks whose script renders its own targets and section (``targets(e)``, ``markdown(e)``), with the
+#: section's first sentence.
+DELEGATED = {
+    "training": "A national training plan against two greedy rules, on a synthetic instance "
+    "(`benchmarks/bench_training.py`).",
+}
+
+
+def _delegated(name: str, what: str, e: dict[str, Any]) -> Any:
+    """Call ``bench_<name>.<what>(e)``; a failure becomes a failed row or a note, never a broken report."""
     try:
         sys.path.insert(0, str(ROOT / "benchmarks"))
-        from bench_training import markdown
-
-        out += ["", markdown(e)]
+        module = __import__(f"bench_{name}")
+        return getattr(module, what)(e)
     except Exception as exc:  # never let one renderer break the report
-        out += ["", f"(cannot render: {exc})"]
-    return out
+        if what == "targets":
+            return [(f"{name} report rendered", str(exc)[:160], False)]
+        return f"(cannot render: {exc})"
+
+
+def _delegated_section(name: str):
+    def section(e: dict[str, Any]) -> list[str]:
+        return [DELEGATED[name], "", _delegated(name, "markdown", e)]
+
+    return section
 
 
 def section_assign(e: dict[str, Any]) -> list[str]:
@@ -556,7 +562,7 @@ SECTIONS = {
     "statistics": ("Calibration of the marks (false alarms and power)", section_statistics),
     "effects": ("Effect of a measure (difference-in-differences, synthetic control)", section_effects),
     "allocation": ("Officer allocation (`allocate_officers`, `allocate_hours`)", section_allocation),
-    "training": ("Training plan (`plan_training`)", section_training),
+    "training": ("Training plan (`plan_training`)", _delegated_section("training")),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
     "import": ("Incident import", section_import),
     "demo": ("`make demo` setup", section_demo),
