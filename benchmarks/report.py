@@ -32,6 +32,7 @@ NAMES = (
     "effects",
     "allocation",
     "training",
+    "forecast",
     "assign",
     "import",
     "demo",
@@ -373,6 +374,8 @@ def section_allocation(e: dict[str, Any]) -> list[str]:
 DELEGATED = {
     "training": "A national training plan against two greedy rules, on a synthetic instance "
     "(`benchmarks/bench_training.py`).",
+    "forecast": "Hot-spot forecasts on real public crime data, every method beside the all-history baseline "
+    "(`benchmarks/bench_forecast.py`; data and licences in `benchmarks/data/README.md`).",
 }
 
 
@@ -563,6 +566,7 @@ SECTIONS = {
     "effects": ("Effect of a measure (difference-in-differences, synthetic control)", section_effects),
     "allocation": ("Officer allocation (`allocate_officers`, `allocate_hours`)", section_allocation),
     "training": ("Training plan (`plan_training`)", _delegated_section("training")),
+    "forecast": ("Hot-spot forecasts on real crime data", _delegated_section("forecast")),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
     "import": ("Incident import", section_import),
     "demo": ("`make demo` setup", section_demo),

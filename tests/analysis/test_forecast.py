@@ -18,6 +18,7 @@ from problembild.analysis.forecast import (
     forecast_grid,
     forecaster,
     select_blend,
+    select_method,
 )
 from problembild.analysis.grid import Grid
 
@@ -274,12 +275,18 @@ def test_compare_methods_names_a_winner_from_the_past_only():
     x, y, t = synthetic_history(5, days=300)
     table = compare_methods(x, y, t, bounds=BOUNDS, cell_size=CELL, at=280.0, horizon=7.0, n_origins=4)
     assert list(table.columns) == ["method", "coverage", "hit_rate", "pai", "pei", "n_origins", "winner"]
-    assert len(table) == 4 * 4
+    assert len(table) == len(METHODS) * 4
     winner = table.attrs["winner"]
     assert winner in METHODS
     assert table.loc[table["winner"], "method"].unique().tolist() == [winner]
     at5 = table[table["coverage"] == 0.05].set_index("method")["pai"]
-    assert at5[winner] == at5.max()
+    assert table.attrs["best_pai"] == at5.max() == at5[table.attrs["best_method"]]
+    assert table.attrs["baseline_method"] == "history"
+    assert table.attrs["baseline_pai"] == at5["history"]
+    if table.attrs["beats_baseline"]:
+        assert winner == table.attrs["best_method"] and at5[winner] > at5["history"]
+    else:
+        assert winner == "history" and at5.max() <= at5["history"] + 1e-12
     assert (
         table.attrs["study"] == "history"
         and table.attrs["n_study"] == (grid_counts(x[t < 280.0], y[t < 280.0]) > 0).sum()
@@ -455,3 +462,114 @@ def test_forecast_does_not_import_evaluation():
         "sys.exit(int('problembild.analysis.evaluation' in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# --- baselines inside the contest and the honest choice of "auto" --------------------
+
+
+def test_history_flags_the_cell_with_the_most_past_events():
+    """Hand-made: 5 events in cell (3, 4), 3 in (10, 10), 1 in (20, 20); ties (empty
+    cells) are ordered by a small-bandwidth density, so only the cells' neighbours move."""
+    xs = [225.0] * 5 + [525.0] * 3 + [1025.0]
+    ys = [175.0] * 5 + [525.0] * 3 + [1025.0]
+    ts = [1.0, 50.0, 100.0, 150.0, 200.0, 190.0, 195.0, 199.0, 199.5]
+    f = forecast_grid(xs, ys, ts, bounds=BOUNDS, cell_size=CELL, at=210.0, horizon=7.0, method="history")
+    assert np.unravel_index(f.argmax(), f.shape) == (3, 4)
+    np.testing.assert_array_equal(np.floor(f), grid_counts(np.array(xs), np.array(ys)))
+    order = np.argsort(-f, axis=None)[:3]
+    assert [tuple(int(v) for v in np.unravel_index(i, f.shape)) for i in order] == [
+        (3, 4),
+        (10, 10),
+        (20, 20),
+    ]
+
+
+def test_decayed_with_a_short_half_life_prefers_the_recently_busy_cell():
+    """Old busy cell: 10 events a year ago; recent cell: 4 events last month."""
+    xs = [225.0] * 10 + [1025.0] * 4
+    ys = [225.0] * 10 + [1025.0] * 4
+    ts = [*np.linspace(0, 20, 10), 340.0, 345.0, 350.0, 355.0]
+    kw = {"bounds": BOUNDS, "cell_size": CELL, "at": 365.0, "horizon": 7.0}
+    short = forecast_grid(xs, ys, ts, method="decayed", half_life=28.0, **kw)
+    assert np.unravel_index(short.argmax(), short.shape) == (20, 20)
+    long = forecast_grid(xs, ys, ts, method="decayed", half_life=7.0 * 520, **kw)
+    assert np.unravel_index(long.argmax(), long.shape) == (4, 4)
+    hist = forecast_grid(xs, ys, ts, method="history", **kw)
+    assert np.unravel_index(hist.argmax(), hist.shape) == (4, 4)
+
+
+def stationary_hot_cells(seed: int, days: float = 600.0):
+    """Stationary Poisson events in 20 isolated cells (rates 0.1-0.5 a day), nothing
+    elsewhere: the all-history count is as good as any forecast (every method that ranks
+    the 20 cells first reaches the largest possible PAI)."""
+    rng = np.random.default_rng(seed)
+    cells = [(3 * i + 1, 3 * j + 1) for i in range(4) for j in range(5)]
+    xs, ys, ts = [], [], []
+    for (r, c), rate in zip(cells, np.linspace(0.1, 0.5, len(cells)), strict=True):
+        n = rng.poisson(rate * days)
+        xs.append((c + rng.random(n)) * CELL)
+        ys.append((r + rng.random(n)) * CELL)
+        ts.append(rng.uniform(0, days, n))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)
+
+
+def moving_hot_cells(seed: int, days: float = 600.0):
+    """Old hot cells active until 180 days before the end, new ones since: recent
+    activity beats the all-history count."""
+    rng = np.random.default_rng(seed)
+    xs, ys, ts = [], [], []
+    for k in range(15):
+        for j in range(3):
+            old, new = (2 * k, 2 + 4 * j), (2 * k, 18 + 4 * j)  # 45 cells each: 5 % of the grid
+            for (r, c), start, end in ((old, 0.0, days - 180), (new, days - 180, days)):
+                n = rng.poisson(0.2 * (end - start))
+                xs.append((c + rng.random(n)) * CELL)
+                ys.append((r + rng.random(n)) * CELL)
+                ts.append(rng.uniform(start, end, n))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)
+
+
+def test_auto_keeps_the_history_baseline_when_nothing_beats_it():
+    x, y, t = stationary_hot_cells(0)
+    kw = {"bounds": BOUNDS, "cell_size": CELL, "at": 600.0, "horizon": 7.0}
+    choice = select_method(x, y, t, auto_origins=12, **kw)
+    assert choice.selected and choice.n_origins == 12
+    assert choice.method == "history" and choice.baseline_method == "history"
+    assert not choice.beats_baseline
+    assert choice.best_pai <= choice.baseline_pai + 1e-12
+    assert choice.mean_pai == choice.baseline_pai == pytest.approx(1 / 0.05)
+    assert set(choice.candidates["method"]) == set(METHODS)
+    auto = forecast_grid(x, y, t, method="auto", auto_origins=12, **kw)
+    np.testing.assert_array_equal(auto, forecast_grid(x, y, t, method="history", **kw))
+    table = compare_methods(x, y, t, n_origins=6, study="grid", **kw)
+    assert table.attrs["winner"] == "history" and not table.attrs["beats_baseline"]
+    assert table.attrs["baseline_pai"] == pytest.approx(table.attrs["best_pai"])
+
+
+def test_auto_picks_a_method_that_beats_the_baseline_and_reports_both_scores():
+    x, y, t = moving_hot_cells(1)
+    choice = select_method(x, y, t, bounds=BOUNDS, cell_size=CELL, at=600.0, horizon=7.0, auto_origins=12)
+    assert choice.beats_baseline and choice.method != "history"
+    assert choice.mean_pai == choice.best_pai > choice.baseline_pai
+    baseline_row = choice.candidates.set_index("label").loc["history", "mean_pai"]
+    assert baseline_row == choice.baseline_pai
+
+
+def test_selection_never_sees_the_forecast_period():
+    x, y, t = synthetic_history(8, days=300)
+    kw = {"bounds": BOUNDS, "cell_size": CELL, "at": 250.0, "horizon": 7.0, "auto_origins": 8}
+    choice = select_method(x, y, t, **kw)
+    rng = np.random.default_rng(3)
+    # Many events at and after `at` in one corner, and the real later events.
+    xf = np.r_[x, rng.normal(100, 20, 400)]
+    yf = np.r_[y, rng.normal(100, 20, 400)]
+    tf = np.r_[t, np.full(100, 250.0), rng.uniform(250, 280, 300)]
+    again = select_method(xf, yf, tf, **kw)
+    assert (again.label, again.mean_pai, again.baseline_pai) == (
+        choice.label,
+        choice.mean_pai,
+        choice.baseline_pai,
+    )
+    pd.testing.assert_frame_equal(again.candidates, choice.candidates)
+    auto = forecast_grid(x, y, t, method="auto", **kw)
+    np.testing.assert_array_equal(forecast_grid(xf, yf, tf, method="auto", **kw), auto)

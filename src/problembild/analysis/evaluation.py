@@ -17,7 +17,15 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_1d_float, same_length
-from .forecast import METHODS, SELECTION_COVERAGE, BinnedHistory, Forecaster, forecaster
+from .forecast import (
+    BASELINE,
+    METHODS,
+    SELECTION_COVERAGE,
+    SELECTION_MARGIN,
+    BinnedHistory,
+    Forecaster,
+    forecaster,
+)
 from .grid import Grid, days_scalar, to_days
 
 # Re-exported for callers of the former evaluation module, which held the metrics.
@@ -185,7 +193,7 @@ def compare_methods(
     cell_size: float,
     at: Any,
     horizon: Any,
-    n_origins: int = 6,
+    n_origins: int = 52,
     coverages: tuple[float, ...] = COVERAGES,
     study: ArrayLike | str | None = None,
     **options: Any,
@@ -197,8 +205,9 @@ def compare_methods(
     x, y, t, bounds, cell_size, at, horizon
         As in :func:`~problembild.analysis.forecast.forecast_grid`; events with
         ``t >= at`` are ignored.
-    n_origins : int, default 6
-        Origins ``at - k * horizon`` for ``k = n_origins..1``.
+    n_origins : int, default 52
+        Origins ``at - k * horizon`` for ``k = n_origins..1``, as many of them as
+        follow the first event (at least ``k = 1``).
     coverages : tuple of float, default :data:`COVERAGES`
         Shares of the study area's cells flagged.
     study : array_like of bool, "history" or "grid", optional
@@ -216,12 +225,16 @@ def compare_methods(
     pandas.DataFrame
         One row per method × coverage with the mean ``hit_rate``, ``pai``, ``pei`` over
         the origins that had incidents, ``n_origins`` (that count) and ``winner``
-        (True on every row of the method with the highest mean PAI at 5 % coverage;
-        ties go to the simpler method in
-        :data:`~problembild.analysis.forecast.METHODS` order). The winner's name is
-        also in ``frame.attrs["winner"]`` (None when no origin had incidents), the
-        study area's kind in ``frame.attrs["study"]`` (``"history"``, ``"grid"`` or
-        ``"mask"``) and its number of cells in ``frame.attrs["n_study"]``.
+        (True on every row of the recommended method). The recommended method is the
+        one with the highest mean PAI at 5 % coverage (ties go to the simpler method
+        in :data:`~problembild.analysis.forecast.METHODS` order) if that beats the
+        ``"history"`` baseline's mean PAI, and the baseline otherwise. ``frame.attrs``
+        holds ``"winner"`` (the recommended method; None when no origin had
+        incidents), ``"winner_pai"``, ``"best_method"`` and ``"best_pai"`` (highest mean
+        PAI at 5 %, recommended or not), ``"baseline_method"`` (``"history"``),
+        ``"baseline_pai"``, ``"beats_baseline"`` (whether the best method beat the
+        baseline), ``"study"`` (``"history"``, ``"grid"`` or ``"mask"``) and
+        ``"n_study"`` (the study area's cells).
 
     Notes
     -----
@@ -241,7 +254,9 @@ def compare_methods(
     h = days_scalar(horizon, "horizon", duration=True)
     past = ta < at_days
     xa, ya, ta = xa[past], ya[past], ta[past]
-    origins = [at_days - k * h for k in range(int(n_origins), 0, -1)]
+    first = float(ta.min()) if ta.size else at_days
+    origins = [at_days - k * h for k in range(int(n_origins), 0, -1) if at_days - k * h > first]
+    origins = origins or [at_days - h]
     history = BinnedHistory(xa, ya, ta, bounds=grid.bounds, cell_size=grid.cell_size)
     detail = backtest(
         xa,
@@ -273,10 +288,20 @@ def _summarise(detail: pd.DataFrame, coverages: tuple[float, ...]) -> pd.DataFra
     summary["n_origins"] = int(valid["origin"].nunique())
     at5 = summary[np.isclose(summary["coverage"], SELECTION_COVERAGE)].set_index("method")["pai"]
     winner: str | None = None
+    best_method: str | None = None
+    baseline = float(at5.get(BASELINE, np.nan))
     if at5.notna().any():
         best = at5.max()
-        winner = next(m for m in METHODS if at5.get(m) is not None and at5[m] >= best - 1e-12)
+        best_method = next(m for m in METHODS if at5.get(m) is not None and at5[m] >= best - 1e-12)
+        beats = bool(np.isnan(baseline) or at5[best_method] > baseline * (1 + SELECTION_MARGIN) + 1e-12)
+        winner = best_method if beats else BASELINE
     summary["winner"] = summary["method"] == winner
     summary = summary[summary["coverage"].isin([float(c) for c in coverages])].reset_index(drop=True)
     summary.attrs["winner"] = winner
+    summary.attrs["winner_pai"] = float(at5[winner]) if winner is not None else np.nan
+    summary.attrs["best_method"] = best_method
+    summary.attrs["best_pai"] = float(at5[best_method]) if best_method is not None else np.nan
+    summary.attrs["baseline_method"] = BASELINE
+    summary.attrs["baseline_pai"] = baseline
+    summary.attrs["beats_baseline"] = winner is not None and winner != BASELINE
     return summary

@@ -26,23 +26,48 @@ from .density import KernelLattice, kde_grid
 from .grid import Grid, days_scalar, to_days
 from .hotspots import disk_offsets
 from .metrics import evaluate
+from .sepp import SeppFit, fit_sepp, sepp_intensity
 
 __all__ = [
+    "AUTO",
     "BANDWIDTH_SCALES",
+    "BASELINE",
     "BLEND_WEIGHTS",
+    "HALF_LIVES_WEEKS",
     "METHODS",
     "SELECTION_COVERAGE",
+    "SELECTION_MARGIN",
     "BinnedHistory",
     "BlendChoice",
     "Forecaster",
+    "MethodChoice",
     "forecast_grid",
     "forecaster",
     "select_blend",
+    "select_method",
 ]
 
 #: Forecasting methods, simplest first (ties in
 #: :func:`problembild.analysis.evaluation.compare_methods` go to the simpler).
-METHODS: tuple[str, ...] = ("naive", "long_term", "prospective", "blend")
+METHODS: tuple[str, ...] = (
+    "naive",
+    "history",
+    "long_term",
+    "decayed",
+    "prospective",
+    "blend",
+    "fitted",
+    "sepp",
+)
+#: The method that chooses among the others by a backtest before ``at`` (not a candidate).
+AUTO: Final = "auto"
+#: The baseline every selection must beat: all past events per cell.
+BASELINE: Final = "history"
+#: A method replaces the baseline only when its mean PAI beats the baseline's by this share: on real
+#: data (docs/benchmarks.md) a smaller lead is within the week-to-week noise and does not hold up.
+SELECTION_MARGIN: Final = 0.03
+#: Candidate half-lives of the ``"decayed"`` method, weeks.
+HALF_LIVES_WEEKS: tuple[float, ...] = (4.0, 13.0, 26.0, 52.0, 104.0, 260.0)
 #: Candidate weights of the long-term density in the blend.
 BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Candidate spatial scales in cells: long-term bandwidth ``s`` cells, prospective radius ``2 s``.
@@ -55,7 +80,12 @@ SELECTION_COVERAGE: Final = 0.05
 _DEFAULT_SCALE = 2.0
 _DEFAULT_LOOKBACK_DAYS = 56.0
 _DEFAULT_SELECTION_ORIGINS = 4
-_OPTIONS = frozenset({"bandwidth", "radius", "lookback", "weight", "n_origins"})
+_DEFAULT_AUTO_ORIGINS = 52
+_DEFAULT_HALF_LIFE_WEEKS = 52.0
+_FINE_SCALE = 0.5  # bandwidth (cells) of the tie-breaking density of "history" and others
+_FITTED_HALF_LIFE_WEEKS = 13.0
+_SEPP_LOOKBACK_DAYS = 60.0
+_OPTIONS = frozenset({"bandwidth", "radius", "lookback", "weight", "n_origins", "half_life", "auto_origins"})
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -243,6 +273,14 @@ class _Options:
     lookback: float
     weight: float | None
     n_origins: int
+    half_life: float | None = None
+    auto_origins: int = _DEFAULT_AUTO_ORIGINS
+
+
+def _count_option(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def _options(options: dict[str, Any]) -> _Options:
@@ -258,14 +296,16 @@ def _options(options: dict[str, Any]) -> _Options:
         weight = float(weight)
         if not 0 <= weight <= 1:
             raise ValueError(f"weight must be in [0, 1], got {options['weight']!r}")
-    if isinstance(n_origins, bool) or not isinstance(n_origins, int | np.integer) or n_origins < 1:
-        raise ValueError(f"n_origins must be an integer >= 1, got {n_origins!r}")
+    n_origins = _count_option(n_origins, "n_origins")
+    half_life = options.get("half_life")
     return _Options(
         bandwidth=None if bandwidth is None else positive(bandwidth, "bandwidth"),
         radius=None if radius is None else positive(radius, "radius"),
         lookback=days_scalar(lookback, "lookback", duration=True),
         weight=weight,
-        n_origins=int(n_origins),
+        n_origins=n_origins,
+        half_life=None if half_life is None else days_scalar(half_life, "half_life", duration=True),
+        auto_origins=_count_option(options.get("auto_origins", _DEFAULT_AUTO_ORIGINS), "auto_origins"),
     )
 
 
@@ -323,8 +363,8 @@ def forecaster(method: str = "blend", *, history: BinnedHistory | None = None, *
 
     Parameters
     ----------
-    method : {"blend", "naive", "long_term", "prospective"}
-        As in :func:`forecast_grid`.
+    method : str
+        One of :data:`METHODS` or ``"auto"``, as in :func:`forecast_grid`.
     history : BinnedHistory, optional
         The events a backtest will call the forecaster on, binned once and shared by
         the forecasts at its origins (and by several forecasters); changes only the
@@ -344,8 +384,8 @@ def forecaster(method: str = "blend", *, history: BinnedHistory | None = None, *
     ValueError
         For an unknown method, unknown options or invalid option values.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in METHODS and method != AUTO:
+        raise ValueError(f"method must be one of {(*METHODS, AUTO)}, got {method!r}")
     opts = _options(options)
     if history is not None and not isinstance(history, BinnedHistory):
         raise ValueError(f"history must be a BinnedHistory or None, got {type(history).__name__}")
@@ -390,15 +430,20 @@ def forecast_grid(
         Start of the forecast period (same kind as ``t``).
     horizon : timedelta64, timedelta or float days
         Length of the forecast period (> 0).
-    method : {"blend", "naive", "long_term", "prospective"}
-        See Notes.
+    method : str
+        One of :data:`METHODS` (``"naive"``, ``"history"``, ``"long_term"``,
+        ``"decayed"``, ``"prospective"``, ``"blend"``, ``"fitted"``, ``"sepp"``) or
+        ``"auto"``; see Notes.
     **options
         ``bandwidth`` (metres, long-term KDE sd; default 2 cells),
         ``radius`` (metres, prospective neighbourhood; default 4 cells),
         ``lookback`` (days or timedelta, prospective memory; default 56 days),
         ``weight`` (blend weight of the long-term density in [0, 1]; if given, no
         selection is run and missing bandwidth/radius take their defaults),
-        ``n_origins`` (backtest origins for the blend selection; default 4).
+        ``n_origins`` (backtest origins for the blend selection, the decayed
+        half-life and the fitted regression; default 4),
+        ``half_life`` (days or timedelta, of "decayed"; if given, no selection),
+        ``auto_origins`` (backtest origins of "auto"; default 52).
         Options that a method does not use are accepted and ignored, so one set of
         options can be passed to every method.
 
@@ -435,6 +480,18 @@ def forecast_grid(
       is given, ``w`` in :data:`BLEND_WEIGHTS` and the spatial scale in
       :data:`BANDWIDTH_SCALES` are chosen by :func:`select_blend` on history before
       ``at`` only.
+    * ``"history"``: number of all past events per cell (the baseline), ties ordered
+      by a KDE of bandwidth half a cell.
+    * ``"decayed"``: past events per cell weighted ``2 ** (-age / half_life)``; unless
+      ``half_life`` is given, it is chosen from :data:`HALF_LIVES_WEEKS` by mean PAI at
+      5 % on ``n_origins`` origins before ``at``. Ties as for "history".
+    * ``"fitted"``: a Poisson regression of the next period's counts per cell on the
+      log of the all-history rate, the 13-week decayed rate and the prospective score,
+      fitted on ``n_origins`` origins before ``at``; scores are the expected counts.
+    * ``"sepp"``: the grid self-exciting point process of :mod:`.sepp` fitted to the
+      events before ``at``; scores are the expected counts in the period.
+    * ``"auto"``: the candidate chosen by :func:`select_method` (a rolling-origin
+      backtest before ``at``), or "history" unless a candidate beats it there.
 
     References
     ----------
@@ -446,7 +503,14 @@ def forecast_grid(
     return forecaster(method, **options)(x, y, t, bounds=bounds, cell_size=cell_size, at=at, horizon=horizon)
 
 
-def _forecast(past: _Past, method: str, opts: _Options, history: BinnedHistory | None) -> NDArray[np.float64]:
+def _forecast(
+    past: _Past,
+    method: str,
+    opts: _Options,
+    history: BinnedHistory | None,
+    *,
+    sepp_init: SeppFit | None = None,
+) -> NDArray[np.float64]:
     """The scores of :func:`forecast_grid` for validated events before ``past.at``."""
     grid, xa, ya, ta, at_days = past.grid, past.x, past.y, past.t, past.at
     cs = grid.cell_size
@@ -454,6 +518,10 @@ def _forecast(past: _Past, method: str, opts: _Options, history: BinnedHistory |
     radius = opts.radius if opts.radius is not None else 2 * _DEFAULT_SCALE * cs
     if xa.size == 0:
         return np.zeros(grid.shape)
+
+    if method == AUTO:
+        auto = _select_method(past, opts, history)
+        return _forecast(past, auto.method, _with(opts, auto.options), history)
 
     if method == "blend":
         if opts.weight is None:
@@ -465,6 +533,28 @@ def _forecast(past: _Past, method: str, opts: _Options, history: BinnedHistory |
         recent = _normalise(_prospective(grid, xa, ya, ta, at=at_days, radius=radius, lookback=opts.lookback))
         return _tie_break(weight * long_term + (1 - weight) * recent, long_term)
 
+    if method in ("history", "decayed", "fitted", "sepp"):
+        fine = _long_term(grid, xa, ya, _FINE_SCALE * cs, cutoff=at_days, history=history)
+        if method == "history":
+            return _tie_break(grid.counts(xa, ya), fine)
+        if method == "decayed":
+            half_life = opts.half_life if opts.half_life is not None else _select_half_life(past, opts)
+            return _tie_break(_decayed(grid, xa, ya, ta, at_days, half_life), fine)
+        if method == "fitted":
+            return _tie_break(_fitted(past, opts), fine)
+        fit = fit_sepp(
+            xa,
+            ya,
+            ta,
+            bounds=grid.bounds,
+            cell_size=cs,
+            end=at_days,
+            lookback=_SEPP_LOOKBACK_DAYS,
+            init=sepp_init,
+            max_iter=200 if sepp_init is None else 30,
+        )
+        return _tie_break(sepp_intensity(fit, at_days, past.horizon), fine)
+
     long_term = _long_term(grid, xa, ya, bandwidth, cutoff=at_days, history=history)
     if method == "long_term":
         return long_term
@@ -473,6 +563,338 @@ def _forecast(past: _Past, method: str, opts: _Options, history: BinnedHistory |
         return _tie_break(grid.counts(xa[last], ya[last]), long_term)
     prospective = _prospective(grid, xa, ya, ta, at=at_days, radius=radius, lookback=opts.lookback)
     return _tie_break(prospective, long_term)
+
+
+def _with(opts: _Options, changes: dict[str, Any]) -> _Options:
+    """``opts`` with some fields replaced."""
+    fields = {name: getattr(opts, name) for name in _Options.__dataclass_fields__}
+    fields.update(changes)
+    return _Options(**fields)
+
+
+def _decayed(
+    grid: Grid,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    t: NDArray[np.float64],
+    at: float,
+    half_life: float,
+) -> NDArray[np.float64]:
+    """Events per cell weighted by ``2 ** (-(at - t) / half_life)``."""
+    return grid.counts(x, y, weights=np.exp2(-(at - t) / half_life))
+
+
+def _pai5(scores: NDArray[np.float64], actual: NDArray[np.float64]) -> float:
+    return float(evaluate(scores, actual, [SELECTION_COVERAGE])["pai"].iloc[0])
+
+
+def _origins(events: _Past, n: int) -> list[tuple[float, NDArray[np.bool_], NDArray[np.float64]]]:
+    """Usable backtest origins ``at - k * horizon`` (k = 1..n): (origin, past mask, actual counts).
+
+    An origin is usable when events precede it and its period ``[origin, origin +
+    horizon)`` (which ends before ``at``) has incidents in the grid.
+    """
+    grid, x, y, t = events.grid, events.x, events.y, events.t
+    out = []
+    first = float(t.min()) if t.size else math.inf
+    for k in range(1, n + 1):
+        origin = events.at - k * events.horizon
+        if origin <= first:
+            break
+        future = (t >= origin) & (t < origin + events.horizon)
+        actual = grid.counts(x[future], y[future])
+        if actual.sum() > 0:
+            out.append((origin, t < origin, actual))
+    return out
+
+
+def _select_half_life(events: _Past, opts: _Options) -> float:
+    """The half-life (days) of :data:`HALF_LIVES_WEEKS` with the best mean PAI at 5 % before ``at``.
+
+    Ties, and histories without a usable origin, go to the longer half-life (52 weeks by
+    default), the one closest to the plain history count.
+    """
+    grid, x, y, t = events.grid, events.x, events.y, events.t
+    lives = [7.0 * w for w in HALF_LIVES_WEEKS]
+    sums = np.zeros(len(lives))
+    origins = _origins(events, opts.n_origins)
+    if not origins:
+        return 7.0 * _DEFAULT_HALF_LIFE_WEEKS
+    for origin, past, actual in origins:
+        fine = kde_grid(
+            x[past],
+            y[past],
+            bounds=grid.bounds,
+            cell_size=grid.cell_size,
+            bandwidth=_FINE_SCALE * grid.cell_size,
+        )
+        for i, hl in enumerate(lives):
+            sums[i] += _pai5(_tie_break(_decayed(grid, x[past], y[past], t[past], origin, hl), fine), actual)
+    best = max(range(len(lives)), key=lambda i: (round(float(sums[i]), 9), lives[i]))
+    return lives[best]
+
+
+def _features(
+    grid: Grid,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    t: NDArray[np.float64],
+    at: float,
+    horizon: float,
+    lookback: float,
+) -> NDArray[np.float64]:
+    """Per-cell covariates of the fitted blend at ``at``, shape (n_cells, 3).
+
+    ``log1p`` of: the all-history rate per period, the 13-week decayed rate per period
+    and the prospective (recent, nearby) score.
+    """
+    cs = grid.cell_size
+    span = max(at - float(t.min()), horizon) if t.size else horizon
+    hist = grid.counts(x, y) * (horizon / span)
+    hl = 7.0 * _FITTED_HALF_LIFE_WEEKS
+    dec = _decayed(grid, x, y, t, at, hl) * (horizon * math.log(2) / hl)
+    pro = _prospective(grid, x, y, t, at=at, radius=2 * _DEFAULT_SCALE * cs, lookback=lookback)
+    return np.log1p(np.stack([hist.ravel(), dec.ravel(), pro.ravel()], axis=1))
+
+
+def _poisson_fit(
+    features: NDArray[np.float64], counts: NDArray[np.float64], ridge: float = 1e-6
+) -> NDArray[np.float64]:
+    """Poisson log-linear regression by iteratively reweighted least squares (intercept first)."""
+    design = np.column_stack([np.ones(len(features)), features])
+    beta = np.zeros(design.shape[1])
+    beta[0] = math.log(max(float(counts.mean()), 1e-12))
+    penalty = ridge * len(counts) * np.eye(design.shape[1])
+    penalty[0, 0] = 0.0
+    for _ in range(50):
+        eta = np.clip(design @ beta, -30.0, 30.0)
+        mu = np.exp(eta)
+        z = eta + (counts - mu) / mu
+        weighted = design * mu[:, None]
+        step = np.linalg.solve(design.T @ weighted + penalty, weighted.T @ z)
+        if np.max(np.abs(step - beta)) < 1e-8:
+            beta = step
+            break
+        beta = step
+    return beta
+
+
+def _fitted(events: _Past, opts: _Options) -> NDArray[np.float64]:
+    """Expected counts of the Poisson regression of next-period counts on :func:`_features`.
+
+    Fitted on the usable origins before ``at`` (``n_origins`` of them at most); without
+    one, the history count.
+    """
+    grid, x, y, t = events.grid, events.x, events.y, events.t
+    rows, targets = [], []
+    for origin, past, actual in _origins(events, opts.n_origins):
+        rows.append(_features(grid, x[past], y[past], t[past], origin, events.horizon, opts.lookback))
+        targets.append(actual.ravel())
+    if not rows:
+        return grid.counts(x, y)
+    beta = _poisson_fit(np.concatenate(rows), np.concatenate(targets))
+    now = _features(grid, x, y, t, events.at, events.horizon, opts.lookback)
+    eta = np.clip(beta[0] + now @ beta[1:], -30.0, 30.0)
+    return np.exp(eta).reshape(grid.shape)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MethodChoice:
+    """The method ``"auto"`` chose (see :func:`select_method`).
+
+    Attributes
+    ----------
+    method : str
+        The recommended method (one of :data:`METHODS`).
+    options : dict
+        Its options fixed by the selection (e.g. ``half_life`` or ``bandwidth``).
+    label : str
+        The winning candidate, e.g. ``"decayed(half_life=13w)"``.
+    mean_pai : float
+        The recommended candidate's mean PAI at 5 % over the usable origins.
+    best_label : str
+        The candidate with the highest mean PAI (recommended only if it beat the baseline).
+    best_pai : float
+        Its mean PAI.
+    baseline_method : str
+        ``"history"``.
+    baseline_pai : float
+        The baseline's mean PAI on the same origins (NaN when none was usable).
+    beats_baseline : bool
+        Whether the best candidate's mean PAI exceeded the baseline's.
+    coverage : float
+        0.05.
+    n_origins : int
+        Usable backtest origins.
+    selected : bool
+        False when no origin was usable (then the baseline is returned).
+    candidates : pandas.DataFrame
+        ``label``, ``method``, ``mean_pai`` of every candidate.
+    """
+
+    method: str
+    options: dict[str, Any]
+    label: str
+    mean_pai: float
+    best_label: str
+    best_pai: float
+    baseline_method: str
+    baseline_pai: float
+    beats_baseline: bool
+    coverage: float
+    n_origins: int
+    selected: bool
+    candidates: pd.DataFrame
+
+
+def _candidates(cs: float) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(label, method, options)`` of the contest of ``"auto"``, the baseline first."""
+    out: list[tuple[str, str, dict[str, Any]]] = [(BASELINE, BASELINE, {}), ("naive", "naive", {})]
+    out += [(f"decayed(half_life={w:g}w)", "decayed", {"half_life": 7.0 * w}) for w in HALF_LIVES_WEEKS]
+    out += [
+        (f"long_term(bandwidth={s:g} cells)", "long_term", {"bandwidth": s * cs}) for s in (0.5, 1.0, 2.0)
+    ]
+    out += [
+        ("prospective", "prospective", {}),
+        ("blend(weight=0.5)", "blend", {"weight": 0.5}),
+        ("fitted", "fitted", {}),
+        ("sepp", "sepp", {}),
+    ]
+    return out
+
+
+def select_method(
+    x: ArrayLike,
+    y: ArrayLike,
+    t: ArrayLike,
+    *,
+    bounds: Any,
+    cell_size: float,
+    at: Any,
+    horizon: Any,
+    **options: Any,
+) -> MethodChoice:
+    """Choose the method of ``"auto"`` by a rolling-origin backtest on the events before ``at``.
+
+    Parameters
+    ----------
+    x, y, t, bounds, cell_size, at, horizon
+        As in :func:`forecast_grid`; events with ``t >= at`` are ignored.
+    **options
+        As in :func:`forecast_grid`; ``auto_origins`` (default 52) sets the origins.
+
+    Returns
+    -------
+    MethodChoice
+
+    Notes
+    -----
+    Origins are ``at - k * horizon``, ``k = 1..auto_origins`` (weekly for a weekly
+    horizon), as many as the history allows; origins without incidents are skipped.
+    At each, every candidate of a fixed list (the ``history`` baseline, ``naive``,
+    ``decayed`` at every half-life of :data:`HALF_LIVES_WEEKS`, ``long_term`` at 0.5, 1
+    and 2 cells, ``prospective``, the 50/50 ``blend``, ``fitted`` and ``sepp``, the last
+    two fitted on the events before that origin only) forecasts from the events before
+    the origin and is scored by PAI at 5 % of the grid's cells on the period that
+    follows. The candidate with the highest mean PAI is recommended only if it beats
+    the baseline's mean; otherwise the baseline is.
+    """
+    opts = _options(options)
+    past = _prepare(x, y, t, bounds=bounds, cell_size=cell_size, at=at, horizon=horizon)
+    return _select_method(past, opts, None)
+
+
+class _LatestDensities(BinnedHistory):
+    """A :class:`BinnedHistory` that remembers the densities of its latest cutoff.
+
+    The candidates of :func:`select_method` ask for the same few densities at each origin.
+    """
+
+    def __init__(self, x: ArrayLike, y: ArrayLike, t: ArrayLike, *, bounds: Any, cell_size: float) -> None:
+        super().__init__(x, y, t, bounds=bounds, cell_size=cell_size)
+        self._latest: dict[tuple[float, float, int], NDArray[np.float64] | None] = {}
+
+    def density(self, cutoff: float, bandwidth: float, n_events: int) -> NDArray[np.float64] | None:
+        key = (cutoff, bandwidth, n_events)
+        if key not in self._latest:
+            if self._latest and next(iter(self._latest))[0] != cutoff:
+                self._latest.clear()
+            self._latest[key] = super().density(cutoff, bandwidth, n_events)
+        out = self._latest[key]
+        return None if out is None else out.copy()
+
+
+def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None) -> MethodChoice:
+    grid = events.grid
+    candidates = _candidates(grid.cell_size)
+    origins = _origins(events, opts.auto_origins)
+    history = _LatestDensities(events.x, events.y, events.t, bounds=grid.bounds, cell_size=grid.cell_size)
+    sums = np.zeros(len(candidates))
+    sepp_fit: SeppFit | None = None
+    for origin, mask, actual in reversed(origins):  # oldest first: SEPP fits warm-start
+        past = _Past(grid, events.x[mask], events.y[mask], events.t[mask], origin, events.horizon)
+        for i, (_, method, changes) in enumerate(candidates):
+            if method == "sepp":
+                fit = fit_sepp(
+                    past.x,
+                    past.y,
+                    past.t,
+                    bounds=grid.bounds,
+                    cell_size=grid.cell_size,
+                    end=origin,
+                    lookback=_SEPP_LOOKBACK_DAYS,
+                    init=sepp_fit,
+                    max_iter=200 if sepp_fit is None else 30,
+                )
+                sepp_fit = fit
+                fine = _long_term(
+                    grid, past.x, past.y, _FINE_SCALE * grid.cell_size, cutoff=origin, history=history
+                )
+                scores = _tie_break(sepp_intensity(fit, origin, events.horizon), fine)
+            else:
+                scores = _forecast(past, method, _with(opts, changes), history)
+            sums[i] += _pai5(scores, actual)
+    usable = len(origins)
+    means = sums / usable if usable else np.full(len(candidates), math.nan)
+    table = pd.DataFrame(
+        {"label": [c[0] for c in candidates], "method": [c[1] for c in candidates], "mean_pai": means}
+    )
+    base = float(means[0])
+    if not usable:
+        return MethodChoice(
+            BASELINE,
+            {},
+            BASELINE,
+            math.nan,
+            BASELINE,
+            math.nan,
+            BASELINE,
+            math.nan,
+            False,
+            SELECTION_COVERAGE,
+            0,
+            False,
+            table,
+        )
+    best = max(range(len(candidates)), key=lambda i: (round(float(means[i]), 12), -i))
+    beats = bool(means[best] > base * (1 + SELECTION_MARGIN) + 1e-12)
+    pick = best if beats else 0
+    label, method, changes = candidates[pick]
+    return MethodChoice(
+        method=method,
+        options=dict(changes),
+        label=label,
+        mean_pai=float(means[pick]),
+        best_label=candidates[best][0],
+        best_pai=float(means[best]),
+        baseline_method=BASELINE,
+        baseline_pai=base,
+        beats_baseline=beats,
+        coverage=SELECTION_COVERAGE,
+        n_origins=usable,
+        selected=True,
+        candidates=table,
+    )
 
 
 def select_blend(

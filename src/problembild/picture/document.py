@@ -327,6 +327,14 @@ class ForecastPart(Part):
     n_study: int | None = Field(None, description="Cells in the study area.")
     backtest: list[Backtest] = Field(default_factory=list)
     cells: list[ForecastCell] = Field(default_factory=list)
+    method_pai: float | None = Field(None, description="The chosen method's mean PAI@5 % in the backtest.")
+    baseline_method: str | None = Field(None, description="The all-history count per cell (`history`).")
+    baseline_pai: float | None = Field(
+        None, description="The all-history baseline's mean PAI@5 % in the same backtest."
+    )
+    beats_baseline: bool | None = Field(
+        None, description="The chosen method beat the all-history baseline; otherwise the baseline is used."
+    )
 
 
 class SpacePart(Part):

@@ -92,6 +92,13 @@ def test_forecast_flags_five_percent_of_the_area_with_the_backtest_winner():
     winners = {b.method for b in forecast.backtest if b.winner}
     assert winners == {forecast.method}
     assert {b.method for b in forecast.backtest} == set(METHODS)
+    # The all-history baseline is scored beside the winner; a method other than it must beat it.
+    assert forecast.baseline_method == "history" and forecast.baseline_pai is not None
+    history = next(b for b in forecast.backtest if b.method == "history" and b.coverage == 0.05)
+    assert forecast.baseline_pai == pytest.approx(history.pai)
+    assert forecast.method == "history" or (
+        forecast.beats_baseline and forecast.method_pai > forecast.baseline_pai
+    )
 
 
 def test_no_boundary_no_events_and_too_few_for_a_forecast_are_stated():

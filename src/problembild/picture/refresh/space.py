@@ -189,11 +189,20 @@ def forecast_cells(
         study="grid" if study is None else "area",
         n_study=int(inside.sum()),
         backtest=[Backtest.model_validate(plain(row)) for row in table.to_dict(orient="records")],
+        method_pai=_finite(table.attrs.get("winner_pai")),
+        baseline_method=table.attrs.get("baseline_method"),
+        baseline_pai=_finite(table.attrs.get("baseline_pai")),
+        beats_baseline=table.attrs.get("beats_baseline"),
         cells=[
             ForecastCell(ring=ring, score=round(float(s), 6))
             for ring, s in zip(rings, scores[r, c], strict=True)
         ],
     )
+
+
+def _finite(value) -> float | None:
+    """A float for the document, None for a missing or non-finite score."""
+    return float(value) if value is not None and np.isfinite(value) else None
 
 
 def space_tasks(
