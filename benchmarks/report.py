@@ -188,31 +188,7 @@ def targets(name: str, e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     rows: list[tuple[str, str, bool | None]] = []
     if e.get("status") == "failed" and name not in ("demo", "refresh", "web"):
         return [("benchmark ran", e.get("error", "failed")[-200:].replace("\n", " "), False)]
-    if name == "statistics":
-        try:
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from bench_statistics import targets as statistics_targets
-
-            rows += statistics_targets(e)
-        except Exception as exc:  # never let one renderer break the report
-            rows.append(("calibration report rendered", str(exc)[:160], False))
-    elif name == "effects":
-        try:
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from bench_effects import targets as effects_targets
-
-            rows += effects_targets(e)
-        except Exception as exc:  # never let one renderer break the report
-            rows.append(("effects report rendered", str(exc)[:160], False))
-    elif name == "allocation":
-        try:
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from bench_allocation import targets as allocation_targets
-
-            rows += allocation_targets(e)
-        except Exception as exc:  # never let one renderer break the report
-            rows.append(("allocation report rendered", str(exc)[:160], False))
-    elif name in DELEGATED:
+    if name in DELEGATED:
         rows += _delegated(name, "targets", e)
     elif name == "assign":
         rate = e.get("points_per_s")
@@ -324,54 +300,15 @@ def section_analysis(e: dict[str, Any]) -> list[str]:
     return out
 
 
-def section_statistics(e: dict[str, Any]) -> list[str]:
-    out = [
-        "False-alarm rate and power of every mark the app shows, under simulation "
-        "(`benchmarks/bench_statistics.py`)."
-    ]
-    try:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from bench_statistics import markdown
-
-        out += ["", markdown(e)]
-    except Exception as exc:  # never let one renderer break the report
-        out += ["", f"(cannot render: {exc})"]
-    return out
-
-
-def section_effects(e: dict[str, Any]) -> list[str]:
-    out = [
-        "False positives, interval coverage and power of the effect estimators on simulated count panels "
-        "(`benchmarks/bench_effects.py`)."
-    ]
-    try:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from bench_effects import markdown
-
-        out += ["", markdown(e)]
-    except Exception as exc:  # never let one renderer break the report
-        out += ["", f"(cannot render: {exc})"]
-    return out
-
-
-def section_allocation(e: dict[str, Any]) -> list[str]:
-    out = [
-        "Officers per area and each area's shifts over the week, on a national instance "
-        "(`benchmarks/bench_allocation.py`)."
-    ]
-    try:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from bench_allocation import markdown
-
-        out += ["", markdown(e)]
-    except Exception as exc:  # never let one renderer break the report
-        out += ["", f"(cannot render: {exc})"]
-    return out
-
-
 #: Benchmarks whose script renders its own targets and section (``targets(e)``, ``markdown(e)``), with the
 #: section's first sentence.
 DELEGATED = {
+    "statistics": "False-alarm rate and power of every mark the app shows, under simulation "
+    "(`benchmarks/bench_statistics.py`).",
+    "effects": "False positives, interval coverage and power of the effect estimators on simulated count panels "
+    "(`benchmarks/bench_effects.py`).",
+    "allocation": "Officers per area and each area's shifts over the week, on a national instance "
+    "(`benchmarks/bench_allocation.py`).",
     "training": "A national training plan against two greedy rules, on a synthetic instance "
     "(`benchmarks/bench_training.py`).",
     "forecast": "Hot-spot forecasts on real public crime data, every method beside the all-history baseline "
@@ -562,9 +499,15 @@ def section_web(e: dict[str, Any]) -> list[str]:
 
 SECTIONS = {
     "analysis": ("Spatial analytics", section_analysis),
-    "statistics": ("Calibration of the marks (false alarms and power)", section_statistics),
-    "effects": ("Effect of a measure (difference-in-differences, synthetic control)", section_effects),
-    "allocation": ("Officer allocation (`allocate_officers`, `allocate_hours`)", section_allocation),
+    "statistics": ("Calibration of the marks (false alarms and power)", _delegated_section("statistics")),
+    "effects": (
+        "Effect of a measure (difference-in-differences, synthetic control)",
+        _delegated_section("effects"),
+    ),
+    "allocation": (
+        "Officer allocation (`allocate_officers`, `allocate_hours`)",
+        _delegated_section("allocation"),
+    ),
     "training": ("Training plan (`plan_training`)", _delegated_section("training")),
     "forecast": ("Hot-spot forecasts on real crime data", _delegated_section("forecast")),
     "assign": ("Area assignment (`AreaIndex` vs `geopandas.sjoin`)", section_assign),
