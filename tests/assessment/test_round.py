@@ -164,3 +164,18 @@ def test_diff_page_exports_and_api(client_for, analyst, botkyrka_chief):
     names = {i["name"] for kind in ("added", "removed", "raised", "lowered", "unchanged") for i in data[kind]}
     assert names == {"Alby", "Fittja", "Hallunda / Norsborg", "Storvreten"}
     assert noa.get("/api/assessment/diff?from_year=2021&to_year=2031").status_code == 404
+
+
+def test_a_deleted_evidence_record_takes_its_file(round_open, botkyrka_chief, client_for, tmp_path, settings):
+    from problembild.assessment.models import AnswerEvidence
+    from problembild.core.uploads import path_of
+
+    settings.DATA_DIR = tmp_path / "data"
+    alby = round_open.answers.get(area__name="Alby")
+    pdf = SimpleUploadedFile("underlag.pdf", b"%PDF-1.4\n%%EOF\n")
+    client_for(botkyrka_chief).post(f"/assessment/answers/{alby.pk}/evidence/", {"text": "x", "file": pdf})
+    item = AnswerEvidence.objects.get()
+    path = path_of(item.file_key)
+    assert path.is_file()
+    round_open.delete()
+    assert not path.exists()

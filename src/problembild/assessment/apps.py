@@ -8,6 +8,11 @@ class AssessmentConfig(AppConfig):
 
     def ready(self) -> None:
         from problembild.core.imports import ImportKind, register_import_kind
+        from problembild.core.uploads import delete_files_with
+
+        from .models import AnswerEvidence
+
+        delete_files_with(AnswerEvidence)
 
         register_import_kind(
             ImportKind(

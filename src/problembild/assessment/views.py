@@ -381,6 +381,12 @@ def evidence_add(request, answer_id: int):
         try:
             stored = store_evidence(data["file"])
         except UploadRefused as exc:
+            log_request(
+                request,
+                AccessLogEntry.Action.DENIED,
+                obj=answer,
+                object_repr=f"evidence refused: {exc}"[:300],
+            )
             messages.error(request, _("Filen togs inte emot: %(error)s") % {"error": exc})
             return redirect("assessment:answer", answer_id=answer.pk)
         item.file_key, item.file_name, item.content_type = (

@@ -613,3 +613,18 @@ def store_evidence(upload: Upload) -> StoredFile:
     from django.conf import settings
 
     return store(upload, max_bytes=settings.EVIDENCE_MAX_MB * 1024 * 1024)
+
+
+def delete_files_with(model) -> None:
+    """Delete a record's stored file (its ``file_key``) when a ``model`` row is deleted.
+
+    Call from the app's ``AppConfig.ready``: nothing else refers to a stored file, so a file
+    whose record is gone would stay on disk for ever.
+    """
+    from django.db.models.signals import post_delete
+
+    def remove(sender, instance, **kwargs) -> None:
+        if instance.file_key:
+            delete(instance.file_key)
+
+    post_delete.connect(remove, sender=model, weak=False, dispatch_uid=f"uploads-{model._meta.label_lower}")
