@@ -78,24 +78,6 @@ class Standing:
         """Per person: a profile is in force and no gap is left."""
         return self.has_profile & (self.gaps.sum(axis=1) == 0) if self.staff else np.zeros(0, bool)
 
-    def index(self, staff: Staff) -> int:
-        return next(i for i, s in enumerate(self.staff) if s.pk == staff.pk)
-
-    def select(self, mask: np.ndarray) -> Standing:
-        """The people where ``mask`` is true."""
-        keep = np.flatnonzero(mask)
-        return Standing(
-            on=self.on,
-            staff=[self.staff[i] for i in keep],
-            competences=self.competences,
-            profiles=self.profiles,
-            assessed=self.assessed[keep],
-            certified=self.certified[keep],
-            required=self.required[keep],
-            expiring=self.expiring[keep],
-            assessed_on=self.assessed_on,
-        )
-
 
 def staff_in(unit: OrgUnit, *, role: str | None = None) -> QuerySet[Staff]:
     """Active staff of ``unit`` and the units below it (optionally of one role)."""
@@ -150,13 +132,6 @@ def standing(staff: QuerySet[Staff] | list[Staff], on: date, *, horizon: date | 
     lasting = np.maximum(assessed, certified)
     expiring = (lapsing > lasting) & (required > lasting)
     return Standing(on, people, competences, profiles, assessed, certified, required, expiring, assessed_on)
-
-
-def expiring_soon(completion: Completion, on: date) -> bool:
-    """True when ``completion``'s certificate expires within the warning window from ``on``."""
-    return completion.expires is not None and on < completion.expires <= on + timedelta(
-        days=EXPIRY_WARNING_DAYS
-    )
 
 
 @dataclass(frozen=True)
