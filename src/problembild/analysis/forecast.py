@@ -13,12 +13,14 @@ does not import it: the arrows go metrics <- forecast <- evaluation).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 from scipy.signal import fftconvolve
 
 from ._validation import as_1d_float, positive, same_length
@@ -35,12 +37,14 @@ __all__ = [
     "BLEND_WEIGHTS",
     "HALF_LIVES_WEEKS",
     "METHODS",
+    "SELECTION_ALPHA",
     "SELECTION_COVERAGE",
     "SELECTION_MARGIN",
     "BinnedHistory",
     "BlendChoice",
     "Forecaster",
     "MethodChoice",
+    "beats_baseline",
     "forecast_grid",
     "forecaster",
     "select_blend",
@@ -66,6 +70,10 @@ BASELINE: Final = "history"
 #: A method replaces the baseline only when its mean PAI beats the baseline's by this share: on real
 #: data (docs/benchmarks.md) a smaller lead is within the week-to-week noise and does not hold up.
 SELECTION_MARGIN: Final = 0.03
+#: ... and a one-sided paired t-test over the backtest origins rejects "no better" at this level: on
+#: Vancouver's break-ins (docs/benchmarks.md) a 3 % lead over a year of weeks still came from a handful
+#: of lucky weeks twice, and following it lost to the baseline.
+SELECTION_ALPHA: Final = 0.05
 #: Candidate half-lives of the ``"decayed"`` method, weeks.
 HALF_LIVES_WEEKS: tuple[float, ...] = (4.0, 13.0, 26.0, 52.0, 104.0, 260.0)
 #: Candidate weights of the long-term density in the blend.
@@ -85,7 +93,16 @@ _DEFAULT_HALF_LIFE_WEEKS = 52.0
 _FINE_SCALE = 0.5  # bandwidth (cells) of the tie-breaking density of "history" and others
 _FITTED_HALF_LIFE_WEEKS = 13.0
 _SEPP_LOOKBACK_DAYS = 60.0
-_OPTIONS = frozenset({"bandwidth", "radius", "lookback", "weight", "n_origins", "half_life", "auto_origins"})
+# EM of a forecast: the real data sets of docs/benchmarks.md converge to 1e-4 in 50-80
+# iterations; where no triggering is there to find (dense synthetic areas) EM drifts and
+# the cap ends it without changing the ranking of the cells.
+_SEPP_MAX_ITER = 100
+_SEPP_WARM_ITER = 30
+_SEPP_TOL = 1e-4
+_DEFAULT_SEPP_EVENTS = 50_000
+_OPTIONS = frozenset(
+    {"bandwidth", "radius", "lookback", "weight", "n_origins", "half_life", "auto_origins", "sepp_events"}
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -122,6 +139,50 @@ class BlendChoice:
     n_origins: int
     selected: bool
     candidates: pd.DataFrame
+
+
+def beats_baseline(
+    candidate: ArrayLike,
+    baseline: ArrayLike,
+    *,
+    margin: float = SELECTION_MARGIN,
+    alpha: float = SELECTION_ALPHA,
+) -> tuple[bool, float]:
+    """Whether a method's backtest scores beat the baseline's on the same origins.
+
+    Parameters
+    ----------
+    candidate, baseline : array_like, shape (n,)
+        The two methods' scores (PAI at 5 %) at the same ``n`` backtest origins.
+    margin : float, default :data:`SELECTION_MARGIN`
+        The candidate's mean must exceed the baseline's mean times ``1 + margin``.
+    alpha : float, default :data:`SELECTION_ALPHA`
+        ... and a one-sided paired t-test of "candidate minus baseline > 0"
+        (:func:`scipy.stats.ttest_rel`) must have a p-value below ``alpha``.
+
+    Returns
+    -------
+    (bool, float)
+        The verdict and the test's p-value (NaN when it cannot be computed: fewer than
+        two origins, or no difference at all; then the verdict is False, unless every
+        origin shows the same lead above the margin, when p is 0).
+
+    Notes
+    -----
+    The origins are consecutive periods, so their differences may be autocorrelated
+    and the test a little optimistic; the margin guards the rest.
+    """
+    a = as_1d_float(candidate, "candidate")
+    b = as_1d_float(baseline, "baseline")
+    same_length(candidate=a, baseline=b)
+    if a.size < 2 or not (a.mean() > b.mean() * (1 + margin) + 1e-12):
+        return False, math.nan
+    diff = a - b
+    if np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
+        # Every origin shows the same lead (above the margin, checked above): certain.
+        return True, 0.0
+    p = float(stats.ttest_rel(a, b, alternative="greater").pvalue)
+    return bool(p < alpha), p
 
 
 def _normalise(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -171,6 +232,13 @@ class BinnedHistory:
     A forecast uses the history only when it is called on the same grid with exactly
     the events of the history before its ``at`` (checked by their number); any other
     call computes its density directly.
+
+    The history also remembers, for the methods that choose a parameter by their own
+    inner backtest (``decayed``), the scores of the inner origins already seen: the
+    inner origins of consecutive backtest origins overlap, and a score at an inner
+    origin depends only on the events before the end of its period. And it keeps the
+    latest ``sepp`` fit, from which the fit at the next (later) origin starts (EM
+    converges to the same parameters within its tolerance, in a third of the steps).
     """
 
     def __init__(self, x: ArrayLike, y: ArrayLike, t: ArrayLike, *, bounds: Any, cell_size: float) -> None:
@@ -182,6 +250,12 @@ class BinnedHistory:
         self.grid = Grid.from_bounds(bounds, cell_size)
         self._x, self._y, self._t = xa[order], ya[order], ta[order]
         self._binned: dict[float, list[tuple[int, NDArray[np.float64]]]] = {}
+        self._scores: dict[tuple[Any, ...], NDArray[np.float64]] = {}
+        self._sepp: SeppFit | None = None
+
+    def holds(self, grid: Grid, cutoff: float, n_events: int) -> bool:
+        """Whether ``n_events`` events before ``cutoff`` on ``grid`` are this history's."""
+        return grid == self.grid and int(np.searchsorted(self._t, cutoff, side="left")) == n_events
 
     def density(self, cutoff: float, bandwidth: float, n_events: int) -> NDArray[np.float64] | None:
         """KDE of the events before ``cutoff``, or None unless there are ``n_events`` of them.
@@ -214,6 +288,28 @@ class BinnedHistory:
             binned += base
         known.append((n, binned))
         return lattice.smooth(binned) / n
+
+
+def _inner(
+    history: BinnedHistory | None,
+    events: _Past,
+    origin: float,
+    key: tuple[Any, ...],
+    compute: Callable[[], Any],
+) -> Any:
+    """``compute()`` for an inner backtest origin, remembered by ``history`` when it holds the events.
+
+    What is computed at an inner origin may depend only on the events before the end of
+    its period (``origin + horizon``); then it is the same for every later forecast of
+    the backtest, whose events include those.
+    """
+    end = origin + events.horizon
+    if history is None or not history.holds(events.grid, end, int(np.count_nonzero(events.t < end))):
+        return compute()
+    full = (*key, origin, events.horizon)
+    if full not in history._scores:
+        history._scores[full] = compute()
+    return history._scores[full]
 
 
 def _long_term(
@@ -275,6 +371,7 @@ class _Options:
     n_origins: int
     half_life: float | None = None
     auto_origins: int = _DEFAULT_AUTO_ORIGINS
+    sepp_events: int = _DEFAULT_SEPP_EVENTS
 
 
 def _count_option(value: Any, name: str) -> int:
@@ -306,6 +403,7 @@ def _options(options: dict[str, Any]) -> _Options:
         n_origins=n_origins,
         half_life=None if half_life is None else days_scalar(half_life, "half_life", duration=True),
         auto_origins=_count_option(options.get("auto_origins", _DEFAULT_AUTO_ORIGINS), "auto_origins"),
+        sepp_events=_count_option(options.get("sepp_events", _DEFAULT_SEPP_EVENTS), "sepp_events"),
     )
 
 
@@ -443,7 +541,9 @@ def forecast_grid(
         ``n_origins`` (backtest origins for the blend selection, the decayed
         half-life and the fitted regression; default 4),
         ``half_life`` (days or timedelta, of "decayed"; if given, no selection),
-        ``auto_origins`` (backtest origins of "auto"; default 52).
+        ``auto_origins`` (backtest origins of "auto"; default 52),
+        ``sepp_events`` (events the SEPP is fitted on at most, the latest; default
+        50,000; see :func:`~problembild.analysis.sepp.fit_sepp`'s ``max_events``).
         Options that a method does not use are accepted and ignored, so one set of
         options can be passed to every method.
 
@@ -491,7 +591,8 @@ def forecast_grid(
     * ``"sepp"``: the grid self-exciting point process of :mod:`.sepp` fitted to the
       events before ``at``; scores are the expected counts in the period.
     * ``"auto"``: the candidate chosen by :func:`select_method` (a rolling-origin
-      backtest before ``at``), or "history" unless a candidate beats it there.
+      backtest before ``at``), or "history" unless a candidate beats it there by
+      :func:`beats_baseline`.
 
     References
     ----------
@@ -538,10 +639,16 @@ def _forecast(
         if method == "history":
             return _tie_break(grid.counts(xa, ya), fine)
         if method == "decayed":
-            half_life = opts.half_life if opts.half_life is not None else _select_half_life(past, opts)
+            half_life = (
+                opts.half_life if opts.half_life is not None else _select_half_life(past, opts, history)
+            )
             return _tie_break(_decayed(grid, xa, ya, ta, at_days, half_life), fine)
         if method == "fitted":
-            return _tie_break(_fitted(past, opts), fine)
+            return _tie_break(_fitted(past, opts, history), fine)
+        shared = history is not None and history.holds(grid, at_days, xa.size)
+        if sepp_init is None and shared and history is not None and history._sepp is not None:
+            # The fit of an earlier origin of this backtest starts this one.
+            sepp_init = history._sepp if history._sepp.end < at_days else None
         fit = fit_sepp(
             xa,
             ya,
@@ -551,8 +658,12 @@ def _forecast(
             end=at_days,
             lookback=_SEPP_LOOKBACK_DAYS,
             init=sepp_init,
-            max_iter=200 if sepp_init is None else 30,
+            max_iter=_SEPP_MAX_ITER if sepp_init is None else _SEPP_WARM_ITER,
+            tol=_SEPP_TOL,
+            max_events=opts.sepp_events,
         )
+        if shared and history is not None:
+            history._sepp = fit
         return _tie_break(sepp_intensity(fit, at_days, past.horizon), fine)
 
     long_term = _long_term(grid, xa, ya, bandwidth, cutoff=at_days, history=history)
@@ -608,7 +719,7 @@ def _origins(events: _Past, n: int) -> list[tuple[float, NDArray[np.bool_], NDAr
     return out
 
 
-def _select_half_life(events: _Past, opts: _Options) -> float:
+def _select_half_life(events: _Past, opts: _Options, history: BinnedHistory | None) -> float:
     """The half-life (days) of :data:`HALF_LIVES_WEEKS` with the best mean PAI at 5 % before ``at``.
 
     Ties, and histories without a usable origin, go to the longer half-life (52 weeks by
@@ -621,15 +732,28 @@ def _select_half_life(events: _Past, opts: _Options) -> float:
     if not origins:
         return 7.0 * _DEFAULT_HALF_LIFE_WEEKS
     for origin, past, actual in origins:
-        fine = kde_grid(
-            x[past],
-            y[past],
-            bounds=grid.bounds,
-            cell_size=grid.cell_size,
-            bandwidth=_FINE_SCALE * grid.cell_size,
-        )
-        for i, hl in enumerate(lives):
-            sums[i] += _pai5(_tie_break(_decayed(grid, x[past], y[past], t[past], origin, hl), fine), actual)
+        xp, yp, tp = x[past], y[past], t[past]
+
+        def scores(xp=xp, yp=yp, tp=tp, origin=origin, actual=actual) -> NDArray[np.float64]:
+            fine = _long_term(grid, xp, yp, _FINE_SCALE * grid.cell_size, cutoff=origin, history=history)
+            row, col, inside = grid.cell_index(xp, yp)  # once for all half-lives
+            flat, age = row[inside] * grid.nx + col[inside], origin - tp[inside]
+            return np.array(
+                [
+                    _pai5(
+                        _tie_break(
+                            np.bincount(flat, weights=np.exp2(-age / hl), minlength=grid.n_cells)
+                            .astype(np.float64)
+                            .reshape(grid.shape),
+                            fine,
+                        ),
+                        actual,
+                    )
+                    for hl in lives
+                ]
+            )
+
+        sums += _inner(history, events, origin, ("decayed",), scores)
     best = max(range(len(lives)), key=lambda i: (round(float(sums[i]), 9), lives[i]))
     return lives[best]
 
@@ -679,7 +803,7 @@ def _poisson_fit(
     return beta
 
 
-def _fitted(events: _Past, opts: _Options) -> NDArray[np.float64]:
+def _fitted(events: _Past, opts: _Options, history: BinnedHistory | None) -> NDArray[np.float64]:
     """Expected counts of the Poisson regression of next-period counts on :func:`_features`.
 
     Fitted on the usable origins before ``at`` (``n_origins`` of them at most); without
@@ -688,7 +812,11 @@ def _fitted(events: _Past, opts: _Options) -> NDArray[np.float64]:
     grid, x, y, t = events.grid, events.x, events.y, events.t
     rows, targets = [], []
     for origin, past, actual in _origins(events, opts.n_origins):
-        rows.append(_features(grid, x[past], y[past], t[past], origin, events.horizon, opts.lookback))
+
+        def features(p: NDArray[np.bool_] = past, o: float = origin) -> NDArray[np.float64]:
+            return _features(grid, x[p], y[p], t[p], o, events.horizon, opts.lookback)
+
+        rows.append(_inner(history, events, origin, ("fitted", opts.lookback), features))
         targets.append(actual.ravel())
     if not rows:
         return grid.counts(x, y)
@@ -721,7 +849,10 @@ class MethodChoice:
     baseline_pai : float
         The baseline's mean PAI on the same origins (NaN when none was usable).
     beats_baseline : bool
-        Whether the best candidate's mean PAI exceeded the baseline's.
+        Whether the best candidate beat the baseline by :func:`beats_baseline` (a
+        lead of :data:`SELECTION_MARGIN` and a paired test at :data:`SELECTION_ALPHA`).
+    p_value : float
+        That test's one-sided p-value (NaN when it was not run).
     coverage : float
         0.05.
     n_origins : int
@@ -741,6 +872,7 @@ class MethodChoice:
     baseline_method: str
     baseline_pai: float
     beats_baseline: bool
+    p_value: float
     coverage: float
     n_origins: int
     selected: bool
@@ -797,7 +929,8 @@ def select_method(
     two fitted on the events before that origin only) forecasts from the events before
     the origin and is scored by PAI at 5 % of the grid's cells on the period that
     follows. The candidate with the highest mean PAI is recommended only if it beats
-    the baseline's mean; otherwise the baseline is.
+    the baseline by :func:`beats_baseline` (its mean 3 % higher and a one-sided paired
+    t-test over the origins at 5 %); otherwise the baseline is.
     """
     opts = _options(options)
     past = _prepare(x, y, t, bounds=bounds, cell_size=cell_size, at=at, horizon=horizon)
@@ -829,9 +962,9 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
     candidates = _candidates(grid.cell_size)
     origins = _origins(events, opts.auto_origins)
     history = _LatestDensities(events.x, events.y, events.t, bounds=grid.bounds, cell_size=grid.cell_size)
-    sums = np.zeros(len(candidates))
+    pai = np.zeros((len(origins), len(candidates)))  # rows: origins, oldest first
     sepp_fit: SeppFit | None = None
-    for origin, mask, actual in reversed(origins):  # oldest first: SEPP fits warm-start
+    for row, (origin, mask, actual) in enumerate(reversed(origins)):  # oldest first: SEPP warm-starts
         past = _Past(grid, events.x[mask], events.y[mask], events.t[mask], origin, events.horizon)
         for i, (_, method, changes) in enumerate(candidates):
             if method == "sepp":
@@ -844,7 +977,9 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
                     end=origin,
                     lookback=_SEPP_LOOKBACK_DAYS,
                     init=sepp_fit,
-                    max_iter=200 if sepp_fit is None else 30,
+                    max_iter=_SEPP_MAX_ITER if sepp_fit is None else _SEPP_WARM_ITER,
+                    tol=_SEPP_TOL,
+                    max_events=opts.sepp_events,
                 )
                 sepp_fit = fit
                 fine = _long_term(
@@ -853,9 +988,9 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
                 scores = _tie_break(sepp_intensity(fit, origin, events.horizon), fine)
             else:
                 scores = _forecast(past, method, _with(opts, changes), history)
-            sums[i] += _pai5(scores, actual)
+            pai[row, i] = _pai5(scores, actual)
     usable = len(origins)
-    means = sums / usable if usable else np.full(len(candidates), math.nan)
+    means = pai.mean(axis=0) if usable else np.full(len(candidates), math.nan)
     table = pd.DataFrame(
         {"label": [c[0] for c in candidates], "method": [c[1] for c in candidates], "mean_pai": means}
     )
@@ -871,13 +1006,14 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
             BASELINE,
             math.nan,
             False,
+            math.nan,
             SELECTION_COVERAGE,
             0,
             False,
             table,
         )
     best = max(range(len(candidates)), key=lambda i: (round(float(means[i]), 12), -i))
-    beats = bool(means[best] > base * (1 + SELECTION_MARGIN) + 1e-12)
+    beats, p_value = beats_baseline(pai[:, best], pai[:, 0]) if best else (False, math.nan)
     pick = best if beats else 0
     label, method, changes = candidates[pick]
     return MethodChoice(
@@ -890,6 +1026,7 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
         baseline_method=BASELINE,
         baseline_pai=base,
         beats_baseline=beats,
+        p_value=p_value,
         coverage=SELECTION_COVERAGE,
         n_origins=usable,
         selected=True,
@@ -953,15 +1090,20 @@ def _select(events: _Past, opts: _Options, history: BinnedHistory | None) -> Ble
         if actual.sum() == 0 or not past.any():
             continue
         usable += 1
-        xp, yp, tp = x[past], y[past], t[past]
-        for a, s in enumerate(scales):
-            lt = _normalise(_long_term(grid, xp, yp, s * cs, cutoff=origin, history=history))
-            pr = _normalise(
-                _prospective(grid, xp, yp, tp, at=origin, radius=2 * s * cs, lookback=opts.lookback)
-            )
-            for b, w in enumerate(BLEND_WEIGHTS):
-                scores = _tie_break(w * lt + (1 - w) * pr, lt)
-                sums[a, b] += float(evaluate(scores, actual, [SELECTION_COVERAGE])["pai"].iloc[0])
+
+        def pais(past=past, origin=origin, actual=actual) -> NDArray[np.float64]:
+            xp, yp, tp = x[past], y[past], t[past]
+            out = np.zeros((len(scales), len(BLEND_WEIGHTS)))
+            for a, s in enumerate(scales):
+                lt = _normalise(_long_term(grid, xp, yp, s * cs, cutoff=origin, history=history))
+                pr = _normalise(
+                    _prospective(grid, xp, yp, tp, at=origin, radius=2 * s * cs, lookback=opts.lookback)
+                )
+                for b, w in enumerate(BLEND_WEIGHTS):
+                    out[a, b] = _pai5(_tie_break(w * lt + (1 - w) * pr, lt), actual)
+            return out
+
+        sums += _inner(history, events, origin, ("blend", opts.lookback), pais)
     rows = [
         (w, s * cs, 2 * s * cs, sums[a, b] / usable if usable else math.nan)
         for a, s in enumerate(scales)

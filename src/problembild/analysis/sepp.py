@@ -94,13 +94,16 @@ def _pairs(
     grid: Grid,
     lookback: float,
     max_parents: int,
+    max_pairs: int,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]:
     """Candidate (child, parent, same cell) pairs: parent earlier by at most ``lookback``.
 
     ``t`` must be sorted; events are keyed by ``cell * span + t`` so that the parents of
     one child in one neighbour cell are a contiguous range found by binary search. Only
     the latest ``max_parents`` of that range are kept, which bounds the work where many
-    events share a cell (e.g. geocoded to one address).
+    events share a cell (e.g. geocoded to one address); where the events are so dense
+    that even this gives more than ``max_pairs`` pairs, the per-cell limit is lowered
+    (to one at the least) until it does not.
     """
     n = t.size
     if n == 0:
@@ -112,29 +115,38 @@ def _pairs(
     key = cell * span + (t - t0)
     order = np.argsort(key, kind="stable")
     skey = key[order]
-    children, parents, own = [], [], []
-    idx = np.arange(n)
+    # Children in key order: the queries of each offset are then sorted too, which makes
+    # the binary searches several times faster on large inputs.
+    idx, rows, cols, t = order, rows[order], cols[order], t[order]
+    ranges = []  # per neighbour offset: (own cell?, children, first candidate, end)
     for dr, dc in ((0, 0), *_NEIGHBOURS):
         r, c = rows + dr, cols + dc
         ok = (r >= 0) & (r < grid.ny) & (c >= 0) & (c < grid.nx)
         if not ok.any():
             continue
-        ci = idx[ok]
         base = (r[ok] * grid.nx + c[ok]) * span
         tt = t[ok] - t0
         lo = np.searchsorted(skey, base + tt - lookback, side="left")
         hi = np.searchsorted(skey, base + tt, side="left")  # strictly earlier parents
-        lo = np.maximum(lo, hi - max_parents)
+        ranges.append((dr == 0 and dc == 0, idx[ok], lo, hi))
+    if not ranges:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, np.zeros(0, dtype=bool)
+    available = np.concatenate([hi - lo for _, _, lo, hi in ranges])
+    limit = max_parents
+    while limit > 1 and int(np.minimum(available, limit).sum()) > max_pairs:
+        limit = max(1, limit // 2)
+    children, parents, own = [], [], []
+    for is_own, ci, lo, hi in ranges:
+        lo = np.maximum(lo, hi - limit)
         count = hi - lo
         total = int(count.sum())
         if total == 0:
             continue
-        child = np.repeat(ci, count)
         starts = np.repeat(lo - np.cumsum(count) + count, count)
-        parent = order[starts + np.arange(total)]
-        children.append(child)
-        parents.append(parent)
-        own.append(np.full(total, dr == 0 and dc == 0))
+        children.append(np.repeat(ci, count))
+        parents.append(order[starts + np.arange(total)])
+        own.append(np.full(total, is_own))
     if not children:
         empty = np.zeros(0, dtype=np.intp)
         return empty, empty, np.zeros(0, dtype=bool)
@@ -166,6 +178,8 @@ def fit_sepp(
     tol: float = 1e-5,
     init: SeppFit | None = None,
     max_parents: int = 32,
+    max_pairs: int = 200_000,
+    max_events: int = 50_000,
 ) -> SeppFit:
     """Fit the grid SEPP by EM to the events in ``[start, end)`` inside the grid.
 
@@ -195,6 +209,16 @@ def fit_sepp(
     max_parents : int, default 32
         Candidate parents per event and cell at most (the latest ones within
         ``lookback``); keeps the fit linear in the events where many share a cell.
+    max_pairs : int, default 200,000
+        Candidate pairs at most: where the events are denser, ``max_parents`` is
+        halved until they fit (at least one parent per neighbour cell is kept), which
+        bounds the memory and the time per EM iteration. Where events are this dense,
+        the background dominates and the nearest parents carry the triggering.
+    max_events : int, default 50,000
+        Events fitted at most: with more in ``[start, end)``, the window starts at the
+        latest ``max_events`` (``SeppFit.start`` says where). A city's burglaries of
+        ten years fit whole; a dense area's three years of all incidents are fitted on
+        their last months, which keeps one fit within about a second.
 
     Returns
     -------
@@ -218,16 +242,26 @@ def fit_sepp(
     keep &= (col >= 0) & (col < grid.nx) & (row >= 0) & (row < grid.ny)
     order = np.argsort(ta[keep], kind="stable")
     tt, rr, cc = ta[keep][order], row[keep][order], col[keep][order]
+    if max_events < 1:
+        raise ValueError(f"max_events must be >= 1, got {max_events!r}")
+    truncated = tt.size > max_events
+    if truncated:
+        first = tt.size - max_events
+        later = np.searchsorted(tt, tt[first], side="right")  # the window starts between two times
+        first = int(later) if later < tt.size else first
+        tt, rr, cc = tt[first:], rr[first:], cc[first:]
     n = tt.size
-    if start is None:
+    if truncated or start is None:
         start_d = float(tt[0]) if n else end_d
     duration = max(end_d - start_d, 1e-9)
     cell = rr * grid.nx + cc
     if n == 0:
         return SeppFit(grid, np.zeros(grid.shape), 0.0, 1.0, 1.0, start_d, end_d, 0, 0, True, rr, cc, tt)
 
-    child, parent, own = _pairs(rr, cc, tt, grid, lookback, max_parents)
+    child, parent, own = _pairs(rr, cc, tt, grid, lookback, max_parents, max_pairs)
     dt = tt[child] - tt[parent]
+    n_own = int(own.sum())  # _pairs lists the own-cell pairs first
+    decay = np.empty_like(dt)
     theta, omega, q = (init.theta, init.omega, init.q) if init is not None else (0.5, 0.1, 0.5)
     theta = min(max(theta, 1e-3), 0.95)
     bg = _smooth(
@@ -237,11 +271,14 @@ def fit_sepp(
     remaining = np.minimum(end_d - tt, lookback)
     n_iter, converged = 0, False
     for n_iter in range(1, max_iter + 1):  # noqa: B007
-        share = np.where(own, q, (1.0 - q) / 8.0)
-        trig = theta * omega * np.exp(-omega * dt) * share
-        lam = mu.ravel()[cell] + np.bincount(child, weights=trig, minlength=n)
-        p_pair = trig / lam[child]
-        p_bg = mu.ravel()[cell] / lam
+        np.multiply(dt, -omega, out=decay)
+        trig = np.exp(decay, out=decay)
+        trig[:n_own] *= theta * omega * q
+        trig[n_own:] *= theta * omega * (1.0 - q) / 8.0
+        mu_event = mu.ravel()[cell]
+        lam = mu_event + np.bincount(child, weights=trig, minlength=n)
+        p_pair = np.divide(trig, lam[child], out=trig)
+        p_bg = mu_event / lam
         n_trig = float(p_pair.sum())
         new_mu = _smooth(
             np.bincount(cell, weights=p_bg, minlength=grid.nx * grid.ny).reshape(grid.shape), smooth
@@ -251,7 +288,7 @@ def fit_sepp(
         new_theta = min(n_trig / exposure, 0.99) if exposure > 0 else 0.0
         weighted_dt = float((p_pair * dt).sum())
         new_omega = n_trig / weighted_dt if weighted_dt > 0 else omega
-        new_q = float(p_pair[own].sum()) / n_trig if n_trig > 0 else q
+        new_q = float(p_pair[:n_own].sum()) / n_trig if n_trig > 0 else q
         change = max(
             abs(new_theta - theta) / max(theta, 1e-3),
             abs(new_omega - omega) / max(omega, 1e-9),
