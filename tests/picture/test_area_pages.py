@@ -55,6 +55,10 @@ def test_area_page_shows_the_problem_picture(client_for, analyst, computed):
     ):
         assert text in html, text
     assert 'id="key-figures"' in html
+    # Every method is named in words beside its code, the baseline among them.
+    assert "Alla tidigare händelser (baslinjen) (history)" in html
+    assert "Självexciterande punktprocess (sepp)" in html
+    assert 'id="forecast-choice"' in html and "det enklaste ärliga alternativet" in html
 
 
 def test_area_without_picture_explains_refresh(client_for, analyst):
@@ -116,3 +120,13 @@ def test_unit_pages(client_for, analyst, botkyrka_chief, computed):
     assert "Rosengård" in html and "trend-chart" in html
     assert client_for(analyst).get("/units/nope/").status_code == 404
     assert client_for(botkyrka_chief).get(f"/units/{region.code}/").status_code == 403
+
+
+def test_every_forecast_method_has_a_name():
+    from problembild.analysis.forecast import METHODS
+    from problembild.picture.methods import forecast_method_label
+
+    for code in METHODS:
+        label = forecast_method_label(code)
+        assert label.endswith(f"({code})") and len(label) > len(code) + 3, code
+    assert forecast_method_label("unknown") == "unknown" and forecast_method_label(None) == ""

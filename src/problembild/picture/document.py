@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Bumped when the content of the documents changes, so that a refresh recomputes all.
-PICTURE_VERSION = 2  # 2: complete periods only, calibrated tests (issue 10)
+PICTURE_VERSION = 3  # 2: complete periods only, calibrated tests (issue 10); 3: forecast baseline and test (17)
 #: Indicator codes of a document: every indicator and ``all``.
 CODES: tuple[str, ...] = (ALL, *INDICATOR_CODES)
 
@@ -334,6 +334,11 @@ class ForecastPart(Part):
     )
     beats_baseline: bool | None = Field(
         None, description="The chosen method beat the all-history baseline; otherwise the baseline is used."
+    )
+    p_value: float | None = Field(
+        None,
+        description="One-sided p-value of the paired test of the best method against the baseline over "
+        "the backtest periods (null when not run: the baseline scored best, or too few periods).",
     )
 
 

@@ -21,6 +21,7 @@ from problembild.incidents.choices import INDICATOR_CHOICES, indicator_label
 
 from .document import Backtest, IndicatorFigures, MonthlySeries, MonthToDate
 from .marks import Mark, page_marks
+from .methods import forecast_method_label
 from .reading import OverviewFigures
 
 
@@ -462,6 +463,12 @@ class BacktestTable(Table):
 
     def __init__(self, rows: list[Backtest], **kwargs: Any) -> None:
         super().__init__(rows, **kwargs)
+
+    def render_method(self, value: str) -> str:
+        return forecast_method_label(value)
+
+    def value_method(self, value: str) -> str:
+        return value
 
     def render_coverage(self, value: float) -> str:
         return f"{round(value * 100)} %"

@@ -97,8 +97,9 @@ def test_forecast_flags_five_percent_of_the_area_with_the_backtest_winner():
     history = next(b for b in forecast.backtest if b.method == "history" and b.coverage == 0.05)
     assert forecast.baseline_pai == pytest.approx(history.pai)
     assert forecast.method == "history" or (
-        forecast.beats_baseline and forecast.method_pai > forecast.baseline_pai
+        forecast.beats_baseline and forecast.method_pai > forecast.baseline_pai * 1.03
     )
+    assert not forecast.beats_baseline or forecast.p_value < 0.05
 
 
 def test_no_boundary_no_events_and_too_few_for_a_forecast_are_stated():

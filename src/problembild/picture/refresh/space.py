@@ -29,6 +29,10 @@ from ..document import Grid as GridPart
 
 #: Candidate points from which the work is spread over worker processes.
 PARALLEL_FROM = 500_000
+#: Events the SEPP of an area's forecast is fitted on at most (the latest): an area's grid is
+#: small, its incidents of all kinds dense, and a month-ahead forecast needs the last months'
+#: triggering, not years of it. Keeps the forecast contest within the refresh budget.
+FORECAST_SEPP_EVENTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -170,10 +174,19 @@ def forecast_cells(
         horizon=horizon,
         n_origins=options.forecast_origins,
         study="grid" if study is None else study,
+        sepp_events=FORECAST_SEPP_EVENTS,
     )
     winner = table.attrs.get("winner") or "blend"
     scores = forecast.forecast_grid(
-        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon, method=winner
+        x,
+        y,
+        t,
+        bounds=grid.bounds,
+        cell_size=grid.cell_size,
+        at=at,
+        horizon=horizon,
+        method=winner,
+        sepp_events=FORECAST_SEPP_EVENTS,
     )
     inside = np.ones(scores.shape, dtype=bool) if study is None else study
     flat = top_cells(np.where(inside, scores, -np.inf).ravel(), n_flagged(int(inside.sum()), 0.05))
@@ -193,6 +206,7 @@ def forecast_cells(
         baseline_method=table.attrs.get("baseline_method"),
         baseline_pai=_finite(table.attrs.get("baseline_pai")),
         beats_baseline=table.attrs.get("beats_baseline"),
+        p_value=_finite(table.attrs.get("p_value")),
         cells=[
             ForecastCell(ring=ring, score=round(float(s), 6))
             for ring, s in zip(rings, scores[r, c], strict=True)

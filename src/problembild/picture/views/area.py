@@ -19,6 +19,7 @@ from problembild.incidents.choices import indicator_choices
 from problembild.incidents.models import AreaMatch, Incident
 
 from ..document import AreaDocument
+from ..methods import forecast_method_label
 from ..models import AreaPicture
 from ..reading import area_document
 from ..tables import BacktestTable, KeyFiguresTable, MonthlyTable, MonthToDateTable, indicator_rows
@@ -99,6 +100,7 @@ def _area_context(request, panel_id: int, *, area: Area | None = None) -> dict:
         "doc": doc,
         "space": space,
         "forecast": forecast,
+        "forecast_method": forecast_method_label(forecast.method if forecast else None),
         "charts": _charts(doc),
         "feed": list(feed),
         "need": doc.need if doc else None,
