@@ -781,12 +781,18 @@ def refresh(
     as_json: bool = typer.Option(
         False, "--json", help="Print only the summary, as one line of JSON (for logs and schedulers)."
     ),
+    areas: list[str] = typer.Option(
+        [],
+        "--areas",
+        help="Compute the expensive parts of these areas only (panel ids, comma-separated or the option "
+        "repeated); the other areas keep theirs. For schedulers that split the work.",
+    ),
 ) -> None:
     """Compute the problem picture of every area and unit into the cache."""
     setup_django()
     from datetime import date
 
-    from problembild.picture.refresh.run import RefreshOptions
+    from problembild.picture.refresh.run import RefreshOptions, UnknownAreas
     from problembild.picture.refresh.run import refresh as run
 
     try:
@@ -797,12 +803,34 @@ def refresh(
     if cell_size <= 0:
         err_console.print("[red]Error: --cell-size must be positive[/red]")
         raise typer.Exit(2)
-    if as_json:
-        summary = run(options=options, full=full)
-        print(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
-        return
-    with progress_bar("Computing problem pictures") as progress:
-        summary = run(options=options, full=full, progress=lambda step, done, total: progress(done, total))
+    chosen: list[int] | None = None
+    if areas:
+        parts = [p.strip() for a in areas for p in a.split(",") if p.strip()]
+        if not parts or not all(p.isdigit() for p in parts):
+            err_console.print(
+                f"[red]Error: --areas: panel ids separated by commas, not {escape(','.join(areas))!r}[/red]",
+                highlight=False,
+            )
+            raise typer.Exit(2)
+        chosen = [int(p) for p in parts]
+    try:
+        if as_json:
+            summary = run(options=options, full=full, areas=chosen)
+            print(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
+            return
+        with progress_bar("Computing problem pictures") as progress:
+            summary = run(
+                options=options,
+                full=full,
+                areas=chosen,
+                progress=lambda step, done, total: progress(done, total),
+            )
+    except UnknownAreas as exc:
+        err_console.print(
+            f"[red]Error: --areas: no area has the panel id {', '.join(map(str, exc.panel_ids))}[/red]",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
     console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
 
 

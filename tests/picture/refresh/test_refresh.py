@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
+from problembild.analysis.forecast import METHODS
 from problembild.areas.models import Area
 from problembild.cli import app
 from problembild.picture.models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
@@ -74,7 +75,7 @@ def test_refresh_fills_values_documents_and_units(rosengard_data):
     near = [c for c in hot_cells if min(abs(p[0] - lon[0]) + abs(p[1] - lat[0]) for p in c["ring"]) < 0.003]
     assert near, "the planted hot spot was not found"
     assert space["forecast"]["status"] == "ok"
-    assert space["forecast"]["method"] in {"naive", "long_term", "prospective", "blend"}
+    assert space["forecast"]["method"] in METHODS
     assert space["forecast"]["cells"]
     assert doc["need"]["need_index"] > 0
     assert doc["residents"] == 24000

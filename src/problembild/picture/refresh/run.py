@@ -2,6 +2,11 @@
 
 load → counts → tables → space jobs (started first, in worker processes) → documents →
 units. Each stage is a module of this package; this one only passes their results on.
+
+``areas`` splits the expensive work between runs (an external scheduler fans the chunks
+out, docs/architecture.md): a run computes the expensive parts of the listed areas only
+and keeps every other area's stored ones as they are, while the parts that depend on
+every area are rebuilt for all, so that the chunks together store what one run would.
 """
 
 from __future__ import annotations
@@ -9,14 +14,16 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from problembild.areas.models import Area
 
@@ -60,11 +67,27 @@ class RefreshOptions:
         return d
 
 
+class UnknownAreas(ValueError):
+    """``refresh(areas=…)`` named panel ids that no area has."""
+
+    def __init__(self, panel_ids: Collection[int]) -> None:
+        self.panel_ids = sorted(panel_ids)
+        super().__init__("unknown area panel ids: " + ", ".join(map(str, self.panel_ids)))
+
+
 @dataclass
 class RefreshSummary:
     incidents: int = 0
     areas_recomputed: int = 0
     areas_unchanged: int = 0
+    #: Panel ids of the areas whose expensive parts this run computed.
+    computed: list[int] = field(default_factory=list)
+    #: The panel ids asked for (``areas``), or None: every area.
+    areas: list[int] | None = None
+    #: Areas outside ``areas`` whose stored expensive parts were kept (their compared parts rebuilt).
+    areas_kept: int = 0
+    #: Panel ids outside ``areas`` with no stored picture of this version: left for their own run.
+    areas_waiting: list[int] = field(default_factory=list)
     units: int = 0
     indicator_values: int = 0
     seconds: float = 0.0
@@ -92,7 +115,11 @@ class _Clock:
 
 
 def refresh(
-    *, options: RefreshOptions | None = None, full: bool = False, progress: ProgressCallback | None = None
+    *,
+    options: RefreshOptions | None = None,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+    areas: Collection[int] | None = None,
 ) -> RefreshSummary:
     """Recompute the cache of problem pictures; return what was done.
 
@@ -100,18 +127,55 @@ def refresh(
     the last run keeps its expensive parts (:data:`EXPENSIVE`); the compared parts are
     rebuilt for all, because ranks and comparisons depend on every area. ``full``
     recomputes everything.
+
+    ``areas`` (panel ids) limits the expensive parts to those areas (``full`` then
+    recomputes just them): every other area keeps its stored expensive parts and
+    fingerprint as they are, even when its fingerprint changed (another run does it), and
+    gets its compared parts rebuilt; an area outside ``areas`` with no stored picture of
+    this version is left alone (``areas_waiting``). Runs over the chunks of a partition of
+    the areas, with the same options and data, store what one run over all would.
+    Unknown panel ids raise :class:`UnknownAreas` before anything is written.
     """
     options = options or RefreshOptions()
+    chosen = None if areas is None else _area_ids(areas)
     abandon_dead_runs()
     clock = _Clock()
-    run = RefreshRun.objects.create(settings=plain(options.key()), host=socket.gethostname(), pid=os.getpid())
+    key = options.key() if areas is None else {**options.key(), "areas": sorted(set(areas))}
+    run = RefreshRun.objects.create(settings=plain(key), host=socket.gethostname(), pid=os.getpid())
     try:
-        return _refresh(run, options, clock, full=full, progress=progress)
+        return _refresh(run, options, clock, full=full, progress=progress, chosen=chosen)
     except BaseException as exc:
         RefreshRun.objects.filter(pk=run.pk).update(
             status=RefreshRun.Status.FAILED, settings={**run.settings, "error": repr(exc)[:2000]}
         )
         raise
+
+
+def _area_ids(panel_ids: Collection[int]) -> set[int]:
+    """The primary keys of the areas with ``panel_ids``; :class:`UnknownAreas` names the others."""
+    wanted = {int(p) for p in panel_ids}
+    found = dict(Area.objects.filter(panel_id__in=wanted).values_list("panel_id", "pk"))
+    if unknown := wanted - set(found):
+        raise UnknownAreas(unknown)
+    return set(found.values())
+
+
+@contextmanager
+def _one_writer():
+    """A transaction that concurrent refreshes (chunks of one fan-out) enter one at a time.
+
+    The tables every run rewrites whole (indicator values, unit pictures) would otherwise
+    interleave on PostgreSQL; SQLite lets one writer in at a time anyway.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        yield
+
+
+#: The advisory lock of :func:`_one_writer` (any constant the other users of the database do not use).
+_LOCK_KEY = 0x50420001
 
 
 def abandon_dead_runs() -> int:
@@ -138,7 +202,13 @@ def _alive(pid: int) -> bool:
 
 
 def _refresh(
-    run: RefreshRun, options: RefreshOptions, clock: _Clock, *, full: bool, progress: ProgressCallback | None
+    run: RefreshRun,
+    options: RefreshOptions,
+    clock: _Clock,
+    *,
+    full: bool,
+    progress: ProgressCallback | None,
+    chosen: set[int] | None,
 ) -> RefreshSummary:
     tick = progress or (lambda step, done, total: None)
 
@@ -149,13 +219,14 @@ def _refresh(
     areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
     population, synthetic_population = latest_population()
     prints = fingerprints(options.key(), data, as_of, options.space_settings())
-    reused = _reusable(prints, full)
+    mine = {a.pk for a in areas} if chosen is None else chosen  # the areas whose expensive parts are ours
+    reused = _reusable(prints, full, chosen)
 
     # The hot spots and forecasts of the areas to recompute are the expensive part: they
     # start first, in worker processes, and are collected when everything else is done.
     t_space = time.perf_counter()
     with clock.stage("space_start"):
-        boundaries = [(a.pk, a.shape) for a in areas if a.pk not in reused]
+        boundaries = [(a.pk, a.shape) for a in areas if a.pk in mine and a.pk not in reused]
         tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings())
     with SpaceJobs(tasks, as_of, options.space_settings()) as space_jobs:
         del tasks
@@ -167,7 +238,8 @@ def _refresh(
             values = value_rows(
                 counts, population, {a.pk: a.municipality_id or "" for a in areas}, dispersion
             )
-            n_values = write_values(values)
+            with _one_writer():
+                n_values = write_values(values)
             del values
         with clock.stage("comparisons"):
             current = {a.pk: a.current_category for a in Area.objects.current().with_current_category()}
@@ -178,6 +250,8 @@ def _refresh(
             del data
             counts.inside = None  # ten million local times are not kept to the end
         summary = RefreshSummary(incidents=loaded, as_of=as_of.date().isoformat())
+        if chosen is not None:
+            summary.areas = sorted(a.panel_id for a in areas if a.pk in chosen)
         parts = _area_parts(
             areas,
             counts,
@@ -185,11 +259,12 @@ def _refresh(
             population=population,
             synthetic_population=synthetic_population,
             hours=hours,
+            mine=mine,
             reused=reused,
             summary=summary,
             clock=clock,
         )
-        with clock.stage("units"):
+        with clock.stage("units"), _one_writer():
             summary.units = refresh_units(areas, counts.monthly, population, as_of)
         with clock.stage("space_wait"):
             spaces = space_jobs.result(progress=lambda n, k: tick("hot spots", n, k))
@@ -198,6 +273,13 @@ def _refresh(
     with clock.stage("write_pictures"):
         for n, area in enumerate(areas, 1):
             expensive, compared = parts[area.pk]
+            if area.pk not in mine:
+                if _store_kept(area, compared, area_sources.get(area.pk), as_of):
+                    summary.areas_kept += 1
+                else:
+                    summary.areas_waiting.append(area.panel_id)
+                tick("areas", n, len(areas))
+                continue
             if area.pk not in reused:
                 expensive["space"] = spaces.get(
                     area.pk, SpacePart(status="no_boundary", message=NO_BOUNDARY, cells=[])
@@ -205,21 +287,49 @@ def _refresh(
             document = documents.area_document(expensive, compared, area_sources.get(area.pk), as_of)
             _store(area, document, prints.get(area.pk, ""))
             tick("areas", n, len(areas))
+        summary.computed = sorted(a.panel_id for a in areas if a.pk in mine and a.pk not in reused)
+        summary.areas_waiting.sort()
 
     summary.indicator_values = n_values
     _finish(run, summary, clock, options)
     return summary
 
 
-def _reusable(prints: dict[int, str], full: bool) -> dict[int, AreaDocument]:
-    """The stored documents whose area is unchanged (none with ``full``)."""
+def _reusable(prints: dict[int, str], full: bool, chosen: set[int] | None) -> dict[int, AreaDocument]:
+    """The stored documents (of the ``chosen`` areas) whose area is unchanged (none with ``full``)."""
     if full:
         return {}
     out = {}
-    for picture in AreaPicture.objects.all():
+    pictures = AreaPicture.objects.all() if chosen is None else AreaPicture.objects.filter(area_id__in=chosen)
+    for picture in pictures:
         if picture.fingerprint == prints.get(picture.area_id, "") and "trends" in picture.data:
             out[picture.area_id] = AreaDocument.model_validate(picture.data)
     return out
+
+
+def _store_kept(area: Area, compared: dict, area_sources, as_of: pd.Timestamp) -> bool:
+    """Rebuild the compared parts of an area outside ``areas`` around its stored expensive parts.
+
+    The stored row is read when written, locked, so that a run over another chunk that
+    stored this area's new expensive parts in the meantime is not undone; its fingerprint
+    stays the one they were computed with. False (nothing written) when there is no stored
+    picture of this version.
+    """
+    with transaction.atomic():
+        picture = AreaPicture.objects.select_for_update().filter(area=area).first()
+        if picture is None or picture.data.get("version") != PICTURE_VERSION or "trends" not in picture.data:
+            return False
+        try:
+            old = AreaDocument.model_validate(picture.data)
+        except ValidationError:
+            return False
+        expensive = {k: getattr(old, k) for k in EXPENSIVE}
+        document = documents.area_document(expensive, compared, area_sources, as_of)
+        picture.data = document.stored()
+        picture.computed_at = timezone.now()
+        picture.need_index = document.need.need_index if document.need else None
+        picture.save(update_fields=["data", "computed_at", "need_index"])
+    return True
 
 
 def _area_parts(
@@ -230,17 +340,23 @@ def _area_parts(
     population: pd.Series,
     synthetic_population: set[int],
     hours: dict,
+    mine: set[int],
     reused: dict[int, AreaDocument],
     summary: RefreshSummary,
     clock: _Clock,
 ) -> dict[int, tuple[dict, dict]]:
-    """Every area's expensive parts (reused or new, but the space part) and compared parts."""
+    """Every area's expensive parts (reused or new, but the space part) and compared parts.
+
+    The areas outside ``mine`` get empty expensive parts: theirs are read when written.
+    """
     week = counts.area["week"]
     parts = {}
     for area in areas:
         old = reused.get(area.pk)
         monthly = counts.monthly[counts.monthly["area_id"] == area.pk]
-        if old is not None:
+        if area.pk not in mine:
+            expensive = {}
+        elif old is not None:
             expensive = {k: getattr(old, k) for k in EXPENSIVE}
             summary.areas_unchanged += 1
         else:
@@ -285,5 +401,5 @@ def _finish(run: RefreshRun, summary: RefreshSummary, clock: _Clock, options: Re
     run.areas_recomputed = summary.areas_recomputed
     run.areas_unchanged = summary.areas_unchanged
     run.seconds = summary.seconds
-    run.settings = plain({**options.key(), "timings": summary.timings, "as_of_used": summary.as_of})
+    run.settings = plain({**run.settings, "timings": summary.timings, "as_of_used": summary.as_of})
     run.save()
