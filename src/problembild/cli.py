@@ -898,6 +898,47 @@ def taxonomy_apply() -> None:
     console.print(f"{changed} incident(s) re-mapped.")
 
 
+@app.command("backup")
+def backup_cmd(
+    directory: Path = typer.Argument(..., help="A new or empty directory for the backup."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one line of JSON."),
+) -> None:
+    """Write a consistent copy of the database and the evidence files, with a manifest, to DIRECTORY."""
+    setup_django()
+    from problembild.core.backup import BackupError, BackupRefused, backup
+
+    try:
+        summary = backup(directory)
+    except BackupError as exc:
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2 if isinstance(exc, BackupRefused) else 1) from None
+    if as_json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    console.print(escape(summary.text()), highlight=False)
+
+
+@app.command("restore")
+def restore_cmd(
+    directory: Path = typer.Argument(..., help="A directory written by `problembild backup`."),
+    force: bool = typer.Option(False, "--force", help="Replace a database that holds data."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one line of JSON."),
+) -> None:
+    """Replace the database and the evidence files by a backup, and check the rows against its manifest."""
+    setup_django()
+    from problembild.core.backup import BackupError, BackupRefused, restore
+
+    try:
+        summary = restore(directory, force=force)
+    except BackupError as exc:
+        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2 if isinstance(exc, BackupRefused) else 1) from None
+    if as_json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    console.print(escape(summary.text()), highlight=False)
+
+
 @app.command("token")
 def token(
     username: str,
