@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 
 from problembild.areas.models import Municipality
 from problembild.core import imports
@@ -33,6 +32,7 @@ from problembild.core.imports import (
     recorded_import,
 )
 
+from . import bulk
 from .rows import (
     CHUNK_ROWS,
     FIELDS,
@@ -213,7 +213,8 @@ def import_incidents(
     transaction, so memory stays bounded and a file with any error writes nothing
     (unless ``skip_invalid``). Large loads into SQLite rebuild the secondary indexes once
     at the end instead of maintaining them row by row (PostgreSQL's ``COPY`` keeps them:
-    dropping an index there would lock readers out for the whole import). ``parallel``
+    dropping an index there would lock readers out for the whole import); a large load
+    refreshes the table's statistics after the commit (:mod:`~problembild.incidents.bulk`). ``parallel``
     (default: for files of more than two chunks) prepares chunks in a worker process
     while this one writes.
 
@@ -246,7 +247,7 @@ def import_incidents(
         lookup=lookup,
         taxonomy=configured_taxonomy(),
         index=area_index(),
-        vendor=connection.vendor,
+        vendor=bulk.storage_form(),
     )
     if parallel is None:
         parallel = table.estimated_rows > 2 * chunk_rows and (os.cpu_count() or 1) > 1
@@ -262,7 +263,7 @@ def import_incidents(
         previewed = PreviewIds() if preview else None
         may_defer = (
             not preview
-            and connection.vendor == "sqlite"
+            and bulk.defers_indexes()
             and table.estimated_rows >= DEFER_INDEXES_FROM
             and table.estimated_rows >= table_rows() // 2
         )
@@ -325,6 +326,8 @@ def import_incidents(
         }
         finish_validation(result, errors, skip_invalid=skip_invalid, rejects=rejects, accepted=accepted)
         indexes.restore()
+        if not preview:
+            bulk.refresh_statistics(added)  # once committed, and only after a large load
     return result
 
 

@@ -35,6 +35,7 @@ MATCH_NONE = ""
 FIELDS = ("id", "occurred_at", "type", "x", "y", "lat", "lon", "municipality", "title", "url")
 REQUIRED = ("id", "occurred_at", "type")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".geojson", ".json")
+NUL_MESSAGE = "contains a NUL character (0x00), which the database cannot store"
 _OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
 
 
@@ -370,6 +371,11 @@ def validate_chunk(
             prev = bad.get((field, message))
             bad[field, message] = mask | prev if prev is not None else mask
 
+    # PostgreSQL cannot store a NUL character in text: the row is refused on every database,
+    # so that a file imports the same everywhere.
+    for name in ("id", "type", "title", "url", "municipality"):
+        if name in frame.columns:
+            flag(name, frame[name].astype(str).str.contains("\x00", regex=False).to_numpy(), NUL_MESSAGE)
     ids = frame["id"].astype(str).str.strip()
     flag("id", (ids == "").to_numpy(), "empty id")
     flag("id", (ids.str.len() > 100).to_numpy(), "id longer than 100 characters")
@@ -608,10 +614,14 @@ def id_keys(ids) -> np.ndarray:
 
 def _db_datetimes(values: pd.Series, vendor: str) -> list[str]:
     """UTC datetimes in the text form the database ``vendor`` stores and compares."""
-    utc = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None)
-    text = np.datetime_as_string(utc.to_numpy(dtype="datetime64[s]"), unit="s")
+    utc = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(utc, unit="s")
+    fraction = utc.astype(np.int64) % 1_000_000
+    if fraction.any():
+        # Microseconds only where there are some, as Django writes a datetime (isoformat).
+        text = np.where(fraction != 0, np.datetime_as_string(utc, unit="us"), text)
     if vendor == "sqlite":
-        # Django's SQLite backend stores "YYYY-MM-DD HH:MM:SS" and compares as text.
+        # Django's SQLite backend stores "YYYY-MM-DD HH:MM:SS[.ffffff]" and compares as text.
         return np.strings.replace(text, "T", " ").tolist()
     return np.strings.add(text, "+00:00").tolist()
 

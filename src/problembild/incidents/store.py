@@ -3,7 +3,8 @@
 Importers hand over a pandas frame with the columns of :data:`COLUMNS`; this module finds
 which rows are new, which repeat a stored row (skipped) and which reuse a stored id with
 different content (an error), assigns coordinates to areas, and writes the new rows with
-the database's bulk path (``COPY`` on PostgreSQL, ``executemany`` on SQLite).
+the database's bulk path (:mod:`~problembild.incidents.bulk`: ``COPY`` on PostgreSQL,
+``executemany`` on SQLite).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from django.db import connection
 from problembild.analysis.spatial import AreaIndex
 from problembild.areas.geometry import from_wkb
 from problembild.areas.models import Area
-from problembild.core.db import bulk_insert
 
+from . import bulk
 from .models import Incident
 from .rows import COLUMNS, IncidentRows, content_hash, exact_match_labels, id_keys, incident_values
 
@@ -196,13 +197,11 @@ class DeferredIndexes:
 
 def insert_incidents(values: IncidentRows) -> int:
     """Insert rows made by :func:`incident_values`. Returns rows written."""
-    if not len(values):
-        return 0
-    return bulk_insert(Incident._meta.db_table, values.columns, values.rows, constants=values.constants)
+    return bulk.insert(values)
 
 
 def write_incidents(frame: pd.DataFrame, *, import_record_id: int | None = None) -> int:
     """Insert the rows of ``frame`` (already validated and new). Returns rows written."""
     return insert_incidents(
-        incident_values(frame, vendor=connection.vendor, import_record_id=import_record_id)
+        incident_values(frame, vendor=bulk.storage_form(), import_record_id=import_record_id)
     )

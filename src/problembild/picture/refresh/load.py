@@ -4,17 +4,21 @@ Ten million incidents must load in seconds and little memory, so this avoids the
 and Python objects per row: the database converts times to epoch seconds and indicator
 codes to small integers. On SQLite the rows are read column-wise into Arrow by the ADBC
 driver, in two id ranges on two threads (about 3.5 s for ten million rows, against 21 s
-through Python tuples); elsewhere, and inside a transaction that another connection
-could not see, they arrive through Django's cursor in chunks that go straight into arrays.
+through Python tuples); on PostgreSQL by its ADBC driver, which reads the result by binary
+``COPY`` straight into Arrow. Without the driver, and inside a transaction that another
+connection could not see, they arrive through Django's cursor in chunks that go straight
+into arrays.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
@@ -24,6 +28,8 @@ from problembild.analysis.vocabulary import INDICATOR_CODES, LOCAL_TIMEZONE
 from problembild.areas.models import PREFERRED_POPULATION_ORDER, Population
 from problembild.core.db import sql_literal
 from problembild.incidents.models import Incident
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500_000
 #: Threads (SQLite connections) of the column-wise read.
@@ -152,6 +158,75 @@ def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
     return columns
 
 
+#: Connection settings of Django's PostgreSQL ``OPTIONS`` that libpq understands too.
+_LIBPQ_OPTIONS = (
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcrl",
+    "connect_timeout",
+    "application_name",
+    "options",
+    "target_session_attrs",
+    "passfile",
+    "service",
+    "gssencmode",
+    "channel_binding",
+)
+
+
+def _postgres_uri() -> str | None:
+    """A libpq URI of Django's PostgreSQL database when another connection sees what
+    Django's sees and the ADBC driver is installed; None otherwise."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return None
+    return libpq_uri(connection.settings_dict)
+
+
+def libpq_uri(settings: dict, **extra: str) -> str:
+    """A libpq connection URI from Django's database ``settings`` (plus ``extra`` parameters)."""
+    params = {k: str(v) for k, v in (settings.get("OPTIONS") or {}).items() if k in _LIBPQ_OPTIONS}
+    params.update(extra)
+    user = quote(str(settings.get("USER") or ""), safe="")
+    if user and settings.get("PASSWORD"):
+        user += ":" + quote(str(settings["PASSWORD"]), safe="")
+    host = str(settings.get("HOST") or "")
+    if host.startswith("/"):  # a socket directory
+        params["host"] = host
+        host = ""
+    elif ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    if settings.get("PORT"):
+        host += f":{int(settings['PORT'])}"
+    query = f"?{urlencode(params)}" if params else ""
+    return f"postgresql://{user + '@' if user else ''}{host}/{quote(str(settings['NAME']), safe='')}{query}"
+
+
+def _read_postgres(uri: str, sql: str) -> dict[str, np.ndarray] | None:
+    """Run ``sql`` through the ADBC driver; the columns as arrays, or None when it cannot
+    connect (the caller falls back to Django's cursor)."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    try:
+        con = adbc.connect(uri)
+    except adbc.Error as exc:
+        log.warning("reading incidents through Django's cursor: ADBC cannot connect (%s)", exc)
+        return None
+    with con, con.cursor() as cur:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+    return {
+        name: table.column(i).to_numpy().astype(np.float64 if name in ("x", "y") else np.int64, copy=False)
+        for i, name in enumerate(_COLUMNS)
+    }
+
+
 def _read_cursor(sql: str, params: list[str]) -> dict[str, np.ndarray]:
     parts: list[np.ndarray] = []
     with connection.cursor() as cursor:
@@ -172,11 +247,16 @@ def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
     """
     sources = source_names() if sources is None else sources
     path = _sqlite_file()
+    uri = _postgres_uri()
+    pg_epoch = "CAST(EXTRACT(EPOCH FROM occurred_at) AS BIGINT)"
+    columns = None
     if path is not None:
         columns = _read_sqlite(path, _select("unixepoch(occurred_at)", [sql_literal(s) for s in sources]))
-    else:
+    elif uri is not None:
+        columns = _read_postgres(uri, _select(pg_epoch, [sql_literal(s) for s in sources]))
+    if columns is None:
         if connection.vendor == "postgresql":
-            epoch = "CAST(EXTRACT(EPOCH FROM occurred_at) AS BIGINT)"
+            epoch = pg_epoch
         else:
             epoch = "CAST(strftime('%%s', occurred_at) AS INTEGER)"  # %% : the query has parameters
         columns = _read_cursor(_select(epoch, ["%s"] * len(sources)), list(sources))
