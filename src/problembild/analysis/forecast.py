@@ -27,7 +27,7 @@ from ._validation import as_1d_float, positive, same_length
 from .density import KernelLattice, kde_grid
 from .grid import Grid, days_scalar, to_days
 from .hotspots import disk_offsets
-from .metrics import evaluate
+from .metrics import pai
 from .sepp import SeppFit, fit_sepp, sepp_intensity
 
 __all__ = [
@@ -696,7 +696,7 @@ def _decayed(
 
 
 def _pai5(scores: NDArray[np.float64], actual: NDArray[np.float64]) -> float:
-    return float(evaluate(scores, actual, [SELECTION_COVERAGE])["pai"].iloc[0])
+    return pai(scores, actual, SELECTION_COVERAGE)
 
 
 def _origins(events: _Past, n: int) -> list[tuple[float, NDArray[np.bool_], NDArray[np.float64]]]:
@@ -962,7 +962,7 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
     candidates = _candidates(grid.cell_size)
     origins = _origins(events, opts.auto_origins)
     history = _LatestDensities(events.x, events.y, events.t, bounds=grid.bounds, cell_size=grid.cell_size)
-    pai = np.zeros((len(origins), len(candidates)))  # rows: origins, oldest first
+    by_origin = np.zeros((len(origins), len(candidates)))  # rows: origins, oldest first
     sepp_fit: SeppFit | None = None
     for row, (origin, mask, actual) in enumerate(reversed(origins)):  # oldest first: SEPP warm-starts
         past = _Past(grid, events.x[mask], events.y[mask], events.t[mask], origin, events.horizon)
@@ -988,9 +988,9 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
                 scores = _tie_break(sepp_intensity(fit, origin, events.horizon), fine)
             else:
                 scores = _forecast(past, method, _with(opts, changes), history)
-            pai[row, i] = _pai5(scores, actual)
+            by_origin[row, i] = _pai5(scores, actual)
     usable = len(origins)
-    means = pai.mean(axis=0) if usable else np.full(len(candidates), math.nan)
+    means = by_origin.mean(axis=0) if usable else np.full(len(candidates), math.nan)
     table = pd.DataFrame(
         {"label": [c[0] for c in candidates], "method": [c[1] for c in candidates], "mean_pai": means}
     )
@@ -1013,7 +1013,7 @@ def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None)
             table,
         )
     best = max(range(len(candidates)), key=lambda i: (round(float(means[i]), 12), -i))
-    beats, p_value = beats_baseline(pai[:, best], pai[:, 0]) if best else (False, math.nan)
+    beats, p_value = beats_baseline(by_origin[:, best], by_origin[:, 0]) if best else (False, math.nan)
     pick = best if beats else 0
     label, method, changes = candidates[pick]
     return MethodChoice(

@@ -130,6 +130,16 @@ def evaluate(
     incidents in the ``k`` cells with the most incidents. See :func:`hit_rate`,
     :func:`pai` and :func:`pei`.
     """
+    rows = _measure(scores, actual, coverages, study)
+    return pd.DataFrame(
+        rows, columns=["coverage", "n_flagged", "hit_rate", "pai", "pei", "n_actual", "n_study"]
+    )
+
+
+def _measure(
+    scores: ArrayLike, actual: ArrayLike, coverages: Sequence[float], study: ArrayLike | None
+) -> list[tuple[float, int, float, float, float, float, int]]:
+    """The rows of :func:`evaluate` as tuples (the single metrics need no data frame)."""
     s, a = _pair(scores, actual)
     mask = check_study(study, np.shape(np.asarray(scores)))
     if mask is not None:
@@ -155,9 +165,7 @@ def evaluate(
         else:
             hit = pai_value = pei_value = math.nan
         rows.append((float(coverage), k, hit, pai_value, pei_value, total, n_cells))
-    return pd.DataFrame(
-        rows, columns=["coverage", "n_flagged", "hit_rate", "pai", "pei", "n_actual", "n_study"]
-    )
+    return rows
 
 
 def hit_rate(
@@ -184,7 +192,7 @@ def hit_rate(
         ``sum(actual[flagged]) / sum(actual[study])`` in [0, 1]; NaN when there are no
         actual incidents (the forecast cannot be judged; no division warning is raised).
     """
-    return float(evaluate(scores, actual, [coverage], study=study)["hit_rate"].iloc[0])
+    return float(_measure(scores, actual, [coverage], study)[0][2])
 
 
 def pai(scores: ArrayLike, actual: ArrayLike, coverage: float, *, study: ArrayLike | None = None) -> float:
@@ -209,7 +217,7 @@ def pai(scores: ArrayLike, actual: ArrayLike, coverage: float, *, study: ArrayLi
     .. [1] Chainey, S., Tompson, L. & Uhlig, S. (2008). The utility of hotspot mapping
        for predicting spatial patterns of crime. Security Journal, 21, 4-28.
     """
-    return float(evaluate(scores, actual, [coverage], study=study)["pai"].iloc[0])
+    return float(_measure(scores, actual, [coverage], study)[0][3])
 
 
 def pei(scores: ArrayLike, actual: ArrayLike, coverage: float, *, study: ArrayLike | None = None) -> float:
@@ -232,4 +240,4 @@ def pei(scores: ArrayLike, actual: ArrayLike, coverage: float, *, study: ArrayLi
        modifiable areal unit problem and modifiable temporal unit problem on crime hot
        spot stability. PhD thesis, American University (PEI, after Chainey's PAI).
     """
-    return float(evaluate(scores, actual, [coverage], study=study)["pei"].iloc[0])
+    return float(_measure(scores, actual, [coverage], study)[0][4])

@@ -269,6 +269,8 @@ def fit_sepp(
     )
     mu = bg / duration
     remaining = np.minimum(end_d - tt, lookback)
+    recent = remaining[remaining < lookback]  # the others all have ``lookback`` days left
+    n_old = n - recent.size
     n_iter, converged = 0, False
     for n_iter in range(1, max_iter + 1):  # noqa: B007
         np.multiply(dt, -omega, out=decay)
@@ -284,7 +286,7 @@ def fit_sepp(
             np.bincount(cell, weights=p_bg, minlength=grid.nx * grid.ny).reshape(grid.shape), smooth
         )
         new_mu /= duration
-        exposure = float((1.0 - np.exp(-omega * remaining)).sum())
+        exposure = n_old * (1.0 - math.exp(-omega * lookback)) + float((1.0 - np.exp(-omega * recent)).sum())
         new_theta = min(n_trig / exposure, 0.99) if exposure > 0 else 0.0
         weighted_dt = float((p_pair * dt).sum())
         new_omega = n_trig / weighted_dt if weighted_dt > 0 else omega

@@ -30,9 +30,10 @@ from ..document import Grid as GridPart
 #: Candidate points from which the work is spread over worker processes.
 PARALLEL_FROM = 500_000
 #: Events the SEPP of an area's forecast is fitted on at most (the latest): an area's grid is
-#: small, its incidents of all kinds dense, and a month-ahead forecast needs the last months'
-#: triggering, not years of it. Keeps the forecast contest within the refresh budget.
-FORECAST_SEPP_EVENTS = 20_000
+#: small, its incidents of all kinds dense (10,000 are a month in the busiest areas and years in
+#: most), and the triggering that SEPP adds fades within weeks. Keeps the forecast contest within
+#: the refresh budget.
+FORECAST_SEPP_EVENTS = 10_000
 
 
 @dataclass(frozen=True)
