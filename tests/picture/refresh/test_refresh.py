@@ -240,3 +240,7 @@ def test_refresh_json_prints_one_line(rosengard_data):
     assert len(lines) == 1
     summary = json.loads(lines[0])
     assert {"areas_recomputed", "areas_unchanged", "seconds"} <= set(summary)
+    # Seconds and the memory high-water mark per stage, for logs and schedulers.
+    assert set(summary["timings"]) <= set(summary["memory_mb"])
+    assert {"load", "counts", "write_pictures"} <= set(summary["timings"])
+    assert all(mb > 0 for stage, mb in summary["memory_mb"].items() if stage != "workers")

@@ -12,6 +12,7 @@ every area are rebuilt for all, so that the chunks together store what one run w
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import time
 from collections.abc import Callable, Collection
@@ -93,17 +94,26 @@ class RefreshSummary:
     seconds: float = 0.0
     as_of: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    #: Peak resident memory (MB) after each stage: this process's high-water mark so far, and
+    #: under ``workers`` the largest worker process (once they have finished).
+    memory_mb: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
+def _peak_mb(who: int) -> float:
+    """``ru_maxrss`` of ``who`` (``resource.RUSAGE_SELF`` or ``RUSAGE_CHILDREN``) in MB."""
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # kB on Linux
+
+
 class _Clock:
-    """Seconds per stage, in the order they ran."""
+    """Seconds per stage, in the order they ran, and the memory high-water mark after each."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
+        self.memory: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str):
@@ -112,6 +122,7 @@ class _Clock:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+            self.memory[name] = _peak_mb(resource.RUSAGE_SELF)
 
 
 def refresh(
@@ -269,6 +280,7 @@ def _refresh(
         with clock.stage("space_wait"):
             spaces = space_jobs.result(progress=lambda n, k: tick("hot spots", n, k))
     clock.timings["space_and_forecast"] = time.perf_counter() - t_space
+    clock.memory["space_and_forecast"] = _peak_mb(resource.RUSAGE_SELF)
 
     with clock.stage("write_pictures"):
         for n, area in enumerate(areas, 1):
@@ -395,6 +407,7 @@ def _store(area: Area, document: AreaDocument, fingerprint: str) -> None:
 def _finish(run: RefreshRun, summary: RefreshSummary, clock: _Clock, options: RefreshOptions) -> None:
     summary.seconds = time.perf_counter() - clock.started
     summary.timings = {k: round(v, 3) for k, v in clock.timings.items()}
+    summary.memory_mb = {**clock.memory, "workers": _peak_mb(resource.RUSAGE_CHILDREN)}
     run.finished_at = timezone.now()
     run.status = RefreshRun.Status.FINISHED
     run.incidents = summary.incidents
