@@ -167,7 +167,18 @@ def targets(e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 
 def markdown(e: dict[str, Any]) -> str:
-    out = []
+    out = [
+        f"Protocol, the same for every method: cells of {CELL:.0f} m over each data set's extent; weekly origins "
+        "over its last two years; at each origin a method sees only the events before it and scores the cells "
+        "for the next seven days; scored at 1, 2, 5, 10 and 20 % of the study area (the cells with at least one "
+        "event in the set) as PAI (share of the week's events in the flagged cells divided by the share of "
+        "cells flagged), hit rate and PEI, averaged over the origins. `auto (honest)` is the recommendation as "
+        "the app makes it: at each origin, the method with the best mean PAI@5 % over the up to 52 earlier "
+        "origins whose weeks ended before it, kept only if `forecast.beats_baseline` accepts it against the "
+        "all-history count on those origins (a 3 % higher mean and a one-sided paired t-test at 5 %), else the "
+        "baseline; it never sees the week it forecasts.",
+        "",
+    ]
     for name, s in e.get("sets", {}).items():
         out += [
             f"**{name}** ({s['events']:,} events, {s['cells']:,} cells of {CELL:.0f} m, {s['origins']} weekly origins "

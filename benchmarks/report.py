@@ -37,6 +37,7 @@ NAMES = (
     "import",
     "demo",
     "refresh",
+    "daily",
     "web",
 )
 
@@ -87,6 +88,34 @@ def machine() -> dict[str, Any]:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def reference_seconds(repeats: int = 3) -> float:
+    """Median seconds of a fixed workload, recorded with every figure.
+
+    Machines of one kind differ about 2.5x in speed (and one machine from hour to hour), so a
+    figure is comparable across runs only beside this: sorting 16 M seeded floats, a 2048 x 2048
+    FFT convolution and a pandas group-by of 8 M rows, the kinds of work the app does.
+    """
+    import time
+
+    import numpy as np
+    import pandas as pd
+    from scipy.signal import fftconvolve
+
+    rng = np.random.default_rng(20261201)
+    values = rng.random(16_000_000)
+    image = rng.random((2048, 2048))
+    kernel = rng.random((65, 65))
+    frame = pd.DataFrame({"key": rng.integers(0, 5_000, 8_000_000), "value": rng.random(8_000_000)})
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.sort(values)
+        fftconvolve(image, kernel, mode="same")
+        frame.groupby("key")["value"].agg(["sum", "mean", "max"])
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 def stamp(entry: dict[str, Any], *, quick: bool) -> dict[str, Any]:
@@ -167,6 +196,8 @@ def machine_line(entry: dict[str, Any]) -> str:
     cpu = m.get("cpu") or m.get("processor") or "?"
     load = entry.get("load_avg_at_start") or m.get("load_avg_1_5_15m")
     libs += f"; load average {load[0]:.1f} (1 min) at the start" if load else ""
+    ref = entry.get("reference_s")
+    libs += f"; reference workload {ref:.2f} s" if ref else ""
     return (
         f"*Measured {entry.get('date', '?')} on {cpu} × {m.get('cpu_count', '?')} CPUs{ram}, "
         f"{m.get('platform', '?')}, Python {m.get('python', '?')}"
@@ -313,6 +344,8 @@ DELEGATED = {
     "(`benchmarks/bench_training.py`).",
     "forecast": "Hot-spot forecasts on real public crime data, every method beside the all-history baseline "
     "(`benchmarks/bench_forecast.py`; data and licences in `benchmarks/data/README.md`).",
+    "daily": "The daily update: a day's incidents imported into the history and the pictures refreshed "
+    "(`benchmarks/bench_daily.py`).",
 }
 
 

@@ -290,6 +290,8 @@ def realistic_points(n: int, seed: int = 0):
 def finish(name: str, entry: dict[str, Any], *, quick: bool, output: Path) -> None:
     """Stamp a benchmark's entry with date and machine and merge it into ``output``."""
     entry.setdefault("load_avg_at_start", LOAD_AT_START)
+    # Measured after the benchmark, so that it does not warm or load the machine before it.
+    entry.setdefault("reference_s", report.reference_seconds())
     report.stamp(entry, quick=quick)
     report.merge(name, entry, quick=quick, path=output)
     print(json.dumps(entry, indent=2, ensure_ascii=False, default=float)[:4000])

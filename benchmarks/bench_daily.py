@@ -1,0 +1,243 @@
+"""The daily update: one day's incidents imported into ten million, then ``problembild refresh``.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_daily.py                    # 10 M incidents of history
+    .venv/bin/python benchmarks/bench_daily.py --quick            # 200,000
+    .venv/bin/python benchmarks/bench_daily.py --from DIR         # copy DIR's prepared database
+
+The morning routine of a police organisation: yesterday's incidents are imported and the
+pictures refreshed. In a throw-away data directory (``init`` + ``demo-data --incidents N
+--years 5``, or a copy of a prepared directory's database with ``--from``), ``refresh
+--full`` runs first (not timed). Then a day's worth of incidents (``--day``, default 5,000),
+each a copy of a random stored incident's type and place (so spread as the history is),
+at times in the 24 hours before the last stored incident (so the end of the data, and
+with it every period of the pictures, stays where it was), is written as CSV; the timed
+part is ``problembild import incidents`` of that file plus ``problembild refresh --json``,
+each a subprocess. Afterwards the stored pictures are compared with those before: the
+areas that received no new incident must keep their expensive parts (hot spots, trends,
+forecast) byte for byte — an area is recomputed when an incident falls in it or near enough
+to reach its hot-spot grid; the figures compared across all areas (ranks, comparisons) are
+rebuilt for every area by design, so whole documents are counted separately.
+Target: import + refresh ≤ 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bench_refresh import prepare
+from run import (
+    bench_args,
+    bench_env,
+    finish,
+    make_data_dir,
+    problembild_cmd,
+    remove_data_dir,
+    run_measured,
+    tail,
+)
+
+TARGET_S = 5.0
+#: The parts of a picture recomputed only where an area's incidents changed.
+EXPENSIVE = ("trends", "unusual_weeks", "hour_of_week", "space")
+DB = "problembild.sqlite3"
+
+
+def pictures(db: Path) -> dict[int, dict[str, Any]]:
+    """Each area's stored picture document, by panel id."""
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT a.panel_id, p.data FROM picture_areapicture p JOIN areas_area a ON a.id = p.area_id"
+        ).fetchall()
+    return {int(a): json.loads(d) for a, d in rows}
+
+
+def write_day(db: Path, path: Path, n: int, seed: int) -> dict[str, Any]:
+    """``n`` incidents copying random stored ones' type and place, in the last stored day."""
+    rng = np.random.default_rng(seed)
+    with sqlite3.connect(db) as con:
+        (top,) = con.execute("SELECT max(id) FROM incidents_incident").fetchone()
+        (last,) = con.execute("SELECT max(occurred_at) FROM incidents_incident").fetchone()
+        picks = rng.choice(np.arange(1, int(top) + 1), size=min(4 * n, int(top)), replace=False)
+        rows = []
+        for chunk in np.array_split(picks, max(1, len(picks) // 900)):
+            marks = ",".join("?" * len(chunk))
+            rows += con.execute(
+                f"SELECT raw_type, x, y FROM incidents_incident WHERE id IN ({marks}) AND x IS NOT NULL",
+                [int(i) for i in chunk],
+            ).fetchall()
+    rows = rows[:n]
+    end = np.datetime64(str(last).replace(" ", "T")[:19], "s")
+    times = end - rng.integers(1, 24 * 3600, len(rows)).astype("timedelta64[s]")
+    with path.open("w", encoding="utf-8") as f:
+        f.write("id,occurred_at,type,x,y\n")
+        for i, ((kind, x, y), when) in enumerate(zip(rows, times, strict=True)):
+            kind = str(kind).replace('"', '""')
+            f.write(f'daily-{seed}-{i},{when}Z,"{kind}",{x:.1f},{y:.1f}\n')
+    return {"incidents": len(rows), "last_stored": str(last)}
+
+
+def compare(
+    before: dict[int, dict], after: dict[int, dict], computed: set[int], touched: int
+) -> dict[str, Any]:
+    """How the pictures of the areas the refresh did not recompute changed (panel ids)."""
+    untouched = [a for a in before if a not in computed and a in after]
+    same_expensive = [
+        a
+        for a in untouched
+        if all(json.dumps(before[a].get(k)) == json.dumps(after[a].get(k)) for k in EXPENSIVE)
+    ]
+    same_whole = [a for a in untouched if json.dumps(before[a]) == json.dumps(after[a])]
+    return {
+        "areas": len(before),
+        "touched": touched,
+        "recomputed": len(computed),
+        "untouched": len(untouched),
+        "untouched_expensive_identical": len(same_expensive),
+        "untouched_document_identical": len(same_whole),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = bench_args(__doc__)
+    parser.add_argument(
+        "--incidents", type=int, default=None, help="history (default 10,000,000; quick 200,000)"
+    )
+    parser.add_argument("--day", type=int, default=5_000, help="incidents of the day imported")
+    parser.add_argument(
+        "--from", dest="source", type=Path, default=None, help="copy this data directory's database"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="days imported one after the other (median)")
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args(argv)
+    n = args.incidents or (200_000 if args.quick else 10_000_000)
+    data_dir = make_data_dir("daily")
+    env = bench_env(data_dir)
+    pb = problembild_cmd()
+    entry: dict[str, Any] = {"incidents": n, "day": args.day, "target_s": TARGET_S}
+    try:
+        if args.source:
+            shutil.copy2(args.source / DB, data_dir / DB)
+            with sqlite3.connect(data_dir / DB) as con:
+                (n,) = con.execute("SELECT count(*) FROM incidents_incident").fetchone()
+            entry.update(incidents=int(n), copied_from=str(args.source))
+        else:
+            entry["setup"] = prepare(data_dir, n, timeout=args.timeout)
+            if not all(s["ok"] for s in entry["setup"]):
+                entry["status"] = "failed"
+                return entry
+        full = run_measured([*pb, "refresh", "--full", "--json"], env=env, timeout=args.timeout)
+        entry["refresh_full"] = full.summary()
+        print(f"refresh --full: {full.seconds:.1f} s", flush=True)
+        if not full.ok:
+            entry["status"] = "failed"
+            return entry
+        days = []
+        for k in range(args.repeats):
+            before = pictures(data_dir / DB)
+            csv = data_dir / f"day-{k}.csv"
+            made = write_day(data_dir / DB, csv, args.day, seed=k)
+            imp = run_measured([*pb, "import", "incidents", str(csv), "--source", "daily"], env=env)
+            ref = run_measured([*pb, "refresh", "--json"], env=env, timeout=args.timeout)
+            day: dict[str, Any] = {
+                **made,
+                "import": imp.summary(),
+                "refresh": ref.summary(),
+                "seconds": imp.seconds + ref.seconds,
+            }
+            if imp.ok and ref.ok:
+                summary = json.loads(ref.stdout[ref.stdout.find("{") :])
+                day["refresh_timings"] = summary.get("timings", {})
+                day["areas_recomputed"] = summary.get("areas_recomputed")
+                with sqlite3.connect(data_dir / DB) as con:
+                    (touched,) = con.execute(
+                        "SELECT count(DISTINCT area_id) FROM incidents_incident WHERE source = 'daily' "
+                        "AND external_id LIKE ? AND area_id IS NOT NULL",
+                        (f"daily-{k}-%",),
+                    ).fetchone()
+                computed = set(summary.get("computed", []))
+                day["pictures"] = compare(before, pictures(data_dir / DB), computed, int(touched))
+            else:
+                day["error"] = tail((imp.stderr or imp.stdout) if not imp.ok else (ref.stderr or ref.stdout))
+            days.append(day)
+            print(
+                f"day {k}: import {imp.seconds:.2f} s + refresh {ref.seconds:.2f} s; {day.get('pictures')}",
+                flush=True,
+            )
+        entry["days"] = days
+        ok = [d for d in days if "error" not in d]
+        entry["median_s"] = statistics.median(d["seconds"] for d in ok) if ok else None
+        entry["median_import_s"] = statistics.median(d["import"]["seconds"] for d in ok) if ok else None
+        entry["median_refresh_s"] = statistics.median(d["refresh"]["seconds"] for d in ok) if ok else None
+        entry["status"] = "ok" if ok else "failed"
+    finally:
+        remove_data_dir(data_dir)
+    finish("daily", entry, quick=args.quick, output=args.output)
+    return entry
+
+
+def targets(e: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    if not e.get("median_s"):
+        return [("daily update (import + refresh) ≤ 5 s", "not measured", None)]
+    last = next((d for d in reversed(e.get("days", [])) if "pictures" in d), {})
+    pics = last.get("pictures", {})
+    return [
+        (
+            f"daily update: import {e['day']:,} + refresh over {e['incidents']:,} ≤ {TARGET_S:g} s",
+            f"{e['median_s']:.1f} s (import {e['median_import_s']:.1f} s, refresh {e['median_refresh_s']:.1f} s)",
+            e["median_s"] <= TARGET_S,
+        ),
+        (
+            "areas without new incidents keep their expensive parts byte for byte",
+            f"{pics.get('untouched_expensive_identical', 0)} of {pics.get('untouched', 0)}",
+            bool(pics) and pics.get("untouched_expensive_identical") == pics.get("untouched"),
+        ),
+    ]
+
+
+def markdown(e: dict[str, Any]) -> str:
+    days = [d for d in e.get("days", []) if "refresh_timings" in d]
+    if not days:
+        return "Not measured."
+    out = [
+        f"{e['incidents']:,} incidents of history; each day {e['day']:,} incidents are imported and `refresh` runs "
+        f"(median of {len(days)} days; `refresh --full` before them took "
+        f"{e.get('refresh_full', {}).get('seconds', float('nan')):.1f} s).",
+        "",
+        "| day | import | refresh | total | areas with new incidents | areas recomputed "
+        "| untouched areas: expensive parts identical "
+        "| untouched areas: whole document identical |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, d in enumerate(days):
+        p = d["pictures"]
+        out.append(
+            f"| {i + 1} | {d['import']['seconds']:.2f} s | {d['refresh']['seconds']:.2f} s | {d['seconds']:.2f} s | "
+            f"{p['touched']} | {d['areas_recomputed']} of {p['areas']} | "
+            f"{p['untouched_expensive_identical']} of {p['untouched']} | "
+            f"{p['untouched_document_identical']} of {p['untouched']} |"
+        )
+    stages: dict[str, list[float]] = {}
+    for d in days:
+        for k, v in d["refresh_timings"].items():
+            stages.setdefault(k, []).append(float(v))
+    out += [
+        "",
+        "Where the refresh's time goes (median seconds per stage; `space_wait` overlaps the others):",
+        "",
+        "| " + " | ".join(stages) + " |",
+        "|" + "---|" * len(stages),
+        "| " + " | ".join(f"{statistics.median(v):.2f}" for v in stages.values()) + " |",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
