@@ -905,17 +905,9 @@ def backup_cmd(
 ) -> None:
     """Write a consistent copy of the database and the evidence files, with a manifest, to DIRECTORY."""
     setup_django()
-    from problembild.core.backup import BackupError, BackupRefused, backup
+    from problembild.core.backup import backup
 
-    try:
-        summary = backup(directory)
-    except BackupError as exc:
-        err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
-        raise typer.Exit(2 if isinstance(exc, BackupRefused) else 1) from None
-    if as_json:
-        print(json.dumps(summary.as_dict(), ensure_ascii=False))
-        return
-    console.print(escape(summary.text()), highlight=False)
+    _backup_step(lambda: backup(directory), as_json)
 
 
 @app.command("restore")
@@ -926,10 +918,17 @@ def restore_cmd(
 ) -> None:
     """Replace the database and the evidence files by a backup, and check the rows against its manifest."""
     setup_django()
-    from problembild.core.backup import BackupError, BackupRefused, restore
+    from problembild.core.backup import restore
+
+    _backup_step(lambda: restore(directory, force=force), as_json)
+
+
+def _backup_step(step, as_json: bool) -> None:
+    """Run a backup or restore; print its summary; exit 2 on refused input, 1 on failure."""
+    from problembild.core.backup import BackupError, BackupRefused
 
     try:
-        summary = restore(directory, force=force)
+        summary = step()
     except BackupError as exc:
         err_console.print(f"[red]Error: {escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(2 if isinstance(exc, BackupRefused) else 1) from None

@@ -86,3 +86,22 @@ def test_sepp_without_events():
     fit = fit_sepp([], [], [], bounds=BOUNDS, cell_size=CELL, end=10.0)
     assert fit.n_events == 0
     assert not sepp_intensity(fit, 10.0, 7.0).any()
+
+
+def test_sepp_event_cap_fits_the_latest_events_and_pair_budget_keeps_estimates():
+    x, y, t = simulate(2, days=1500.0)
+    capped = fit_sepp(x, y, t, bounds=BOUNDS, cell_size=CELL, end=1500.0, max_events=1000)
+    latest = np.sort(t)[-1000:]
+    assert capped.n_events == 1000 and capped.start == latest[0]
+    window = fit_sepp(x, y, t, bounds=BOUNDS, cell_size=CELL, start=latest[0], end=1500.0)
+    assert (capped.theta, capped.omega, capped.q) == (window.theta, window.omega, window.q)
+    np.testing.assert_array_equal(capped.mu, window.mu)
+    # The default pair budget leaves data of this density untouched; a tight one keeps fewer
+    # parents per cell, which biases the triggering down but still finds it.
+    full = fit_sepp(x, y, t, bounds=BOUNDS, cell_size=CELL, start=0.0, end=1500.0)
+    unlimited = fit_sepp(x, y, t, bounds=BOUNDS, cell_size=CELL, start=0.0, end=1500.0, max_pairs=10**9)
+    assert (full.theta, full.omega, full.q) == (unlimited.theta, unlimited.omega, unlimited.q)
+    tight = fit_sepp(x, y, t, bounds=BOUNDS, cell_size=CELL, start=0.0, end=1500.0, max_pairs=3 * t.size)
+    assert 0.2 < tight.theta < full.theta
+    with pytest.raises(ValueError, match="max_events"):
+        fit_sepp(x, y, t, bounds=BOUNDS, cell_size=CELL, end=1500.0, max_events=0)

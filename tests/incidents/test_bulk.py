@@ -27,6 +27,7 @@ from problembild.incidents.rows import NUL_MESSAGE, exact_match_labels, validate
 from problembild.incidents.services import configured_taxonomy
 from problembild.incidents.store import area_index
 from problembild.picture.refresh import load as loading
+from tests.picture.refresh.test_load import add_edge_incidents
 
 pytestmark = pytest.mark.django_db
 
@@ -247,29 +248,8 @@ def postgres_copy():
 
 
 def test_postgres_adbc_reader_equals_cursor_reader(rosengard_data, postgres_copy, monkeypatch):
-    # Also a feed event without coordinates but with an exact area, one with coordinates
-    # and no area, and one approximate match: the three kinds the query must keep apart.
     area, _hot, _n = rosengard_data
-    base = Incident.objects.filter(area=area).first()
-    for i, (x, y, match, area_id) in enumerate(
-        (
-            (None, None, AreaMatch.EXACT, area.pk),
-            (500_000.0, 6_500_000.0, AreaMatch.NONE, None),
-            (None, None, AreaMatch.APPROXIMATE, area.pk),
-        )
-    ):
-        Incident.objects.create(
-            source="it's a test",  # a quote: source names go into the SQL as literals
-            external_id=f"extra-{i}",
-            occurred_at=base.occurred_at,
-            raw_type="Skottlossning",
-            indicator="shootings",
-            x=x,
-            y=y,
-            area_match=match,
-            area_id=area_id,
-            content_hash=i,
-        )
+    add_edge_incidents(area)
     names = loading.source_names()
     assert loading._postgres_uri() is None  # inside the test's transaction: the cursor path
     by_cursor = loading.load_incidents(names)

@@ -233,7 +233,8 @@ class BinnedHistory:
     the events of the history before its ``at`` (checked by their number); any other
     call computes its density directly.
 
-    The history also remembers, for the methods that choose a parameter by their own
+    It keeps the last densities it computed (several methods ask for the same one at
+    an origin). The history also remembers, for the methods that choose a parameter by their own
     inner backtest (``decayed``), the scores of the inner origins already seen: the
     inner origins of consecutive backtest origins overlap, and a score at an inner
     origin depends only on the events before the end of its period. And it keeps the
@@ -250,6 +251,7 @@ class BinnedHistory:
         self.grid = Grid.from_bounds(bounds, cell_size)
         self._x, self._y, self._t = xa[order], ya[order], ta[order]
         self._binned: dict[float, list[tuple[int, NDArray[np.float64]]]] = {}
+        self._densities: dict[tuple[int, float], NDArray[np.float64]] = {}
         self._scores: dict[tuple[Any, ...], NDArray[np.float64]] = {}
         self._sepp: SeppFit | None = None
 
@@ -280,14 +282,24 @@ class BinnedHistory:
             return None  # not this history: the caller computes it directly
         if n == 0:
             return np.zeros(self.grid.shape)
+        done = self._densities.get((n, bandwidth))
+        if done is not None:  # several methods ask for the same density at one origin
+            return done.copy()
         lattice = KernelLattice.for_grid(self.grid, bandwidth)
         known = self._binned.setdefault(bandwidth, [])
         start, base = max(((m, b) for m, b in known if m <= n), key=lambda mb: mb[0], default=(0, None))
-        binned = lattice.bin(self._x[start:n], self._y[start:n])
-        if base is not None:
-            binned += base
-        known.append((n, binned))
-        return lattice.smooth(binned) / n
+        if start == n and base is not None:
+            binned = base
+        else:
+            binned = lattice.bin(self._x[start:n], self._y[start:n])
+            if base is not None:
+                binned += base
+            known.append((n, binned))
+        out = lattice.smooth(binned) / n
+        if len(self._densities) >= 64:
+            self._densities.clear()
+        self._densities[(n, bandwidth)] = out
+        return out.copy()
 
 
 def _inner(
@@ -774,9 +786,13 @@ def _features(
     """
     cs = grid.cell_size
     span = max(at - float(t.min()), horizon) if t.size else horizon
-    hist = grid.counts(x, y) * (horizon / span)
+    row, col, inside = grid.cell_index(x, y)  # once for both counts
+    flat = row[inside] * grid.nx + col[inside]
+    hist = np.bincount(flat, minlength=grid.n_cells).astype(np.float64) * (horizon / span)
     hl = 7.0 * _FITTED_HALF_LIFE_WEEKS
-    dec = _decayed(grid, x, y, t, at, hl) * (horizon * math.log(2) / hl)
+    dec = np.bincount(flat, weights=np.exp2(-(at - t[inside]) / hl), minlength=grid.n_cells) * (
+        horizon * math.log(2) / hl
+    )
     pro = _prospective(grid, x, y, t, at=at, radius=2 * _DEFAULT_SCALE * cs, lookback=lookback)
     return np.log1p(np.stack([hist.ravel(), dec.ravel(), pro.ravel()], axis=1))
 
@@ -937,31 +953,11 @@ def select_method(
     return _select_method(past, opts, None)
 
 
-class _LatestDensities(BinnedHistory):
-    """A :class:`BinnedHistory` that remembers the densities of its latest cutoff.
-
-    The candidates of :func:`select_method` ask for the same few densities at each origin.
-    """
-
-    def __init__(self, x: ArrayLike, y: ArrayLike, t: ArrayLike, *, bounds: Any, cell_size: float) -> None:
-        super().__init__(x, y, t, bounds=bounds, cell_size=cell_size)
-        self._latest: dict[tuple[float, float, int], NDArray[np.float64] | None] = {}
-
-    def density(self, cutoff: float, bandwidth: float, n_events: int) -> NDArray[np.float64] | None:
-        key = (cutoff, bandwidth, n_events)
-        if key not in self._latest:
-            if self._latest and next(iter(self._latest))[0] != cutoff:
-                self._latest.clear()
-            self._latest[key] = super().density(cutoff, bandwidth, n_events)
-        out = self._latest[key]
-        return None if out is None else out.copy()
-
-
 def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None) -> MethodChoice:
     grid = events.grid
     candidates = _candidates(grid.cell_size)
     origins = _origins(events, opts.auto_origins)
-    history = _LatestDensities(events.x, events.y, events.t, bounds=grid.bounds, cell_size=grid.cell_size)
+    history = BinnedHistory(events.x, events.y, events.t, bounds=grid.bounds, cell_size=grid.cell_size)
     by_origin = np.zeros((len(origins), len(candidates)))  # rows: origins, oldest first
     sepp_fit: SeppFit | None = None
     for row, (origin, mask, actual) in enumerate(reversed(origins)):  # oldest first: SEPP warm-starts

@@ -178,7 +178,7 @@ def fit_sepp(
     tol: float = 1e-5,
     init: SeppFit | None = None,
     max_parents: int = 32,
-    max_pairs: int = 200_000,
+    max_pairs: int = 100_000,
     max_events: int = 50_000,
 ) -> SeppFit:
     """Fit the grid SEPP by EM to the events in ``[start, end)`` inside the grid.
@@ -209,7 +209,7 @@ def fit_sepp(
     max_parents : int, default 32
         Candidate parents per event and cell at most (the latest ones within
         ``lookback``); keeps the fit linear in the events where many share a cell.
-    max_pairs : int, default 200,000
+    max_pairs : int, default 100,000
         Candidate pairs at most: where the events are denser, ``max_parents`` is
         halved until they fit (at least one parent per neighbour cell is kept), which
         bounds the memory and the time per EM iteration. Where events are this dense,
@@ -240,12 +240,17 @@ def fit_sepp(
     col[(xa == grid.xmin + grid.nx * grid.cell_size)] = grid.nx - 1
     row[(ya == grid.ymin + grid.ny * grid.cell_size)] = grid.ny - 1
     keep &= (col >= 0) & (col < grid.nx) & (row >= 0) & (row < grid.ny)
-    order = np.argsort(ta[keep], kind="stable")
-    tt, rr, cc = ta[keep][order], row[keep][order], col[keep][order]
     if max_events < 1:
         raise ValueError(f"max_events must be >= 1, got {max_events!r}")
-    truncated = tt.size > max_events
-    if truncated:
+    n_kept = int(np.count_nonzero(keep))
+    if n_kept > max_events:
+        # Only the latest events (and ties with the first of them) need sorting below.
+        kept_t = ta[keep]
+        keep &= ta >= np.partition(kept_t, n_kept - max_events)[n_kept - max_events]
+    order = np.argsort(ta[keep], kind="stable")
+    tt, rr, cc = ta[keep][order], row[keep][order], col[keep][order]
+    truncated = n_kept > max_events
+    if truncated and tt.size > max_events:
         first = tt.size - max_events
         later = np.searchsorted(tt, tt[first], side="right")  # the window starts between two times
         first = int(later) if later < tt.size else first

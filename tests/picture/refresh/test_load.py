@@ -39,10 +39,9 @@ def _copy_to_file(path) -> None:
         target.close()
 
 
-def test_sqlite_reader_equals_cursor_reader(rosengard_data, sqlite_only, tmp_path, monkeypatch):
-    # Also a feed event without coordinates but with an exact area, one with coordinates
-    # and no area, and one approximate match: the three kinds the query must keep apart.
-    area, _hot, _n = rosengard_data
+def add_edge_incidents(area) -> None:
+    """A feed event without coordinates but with an exact area, one with coordinates and no
+    area, and one approximate match: the three kinds the loader's query must keep apart."""
     base = Incident.objects.filter(area=area).first()
     for i, (x, y, match, area_id) in enumerate(
         (
@@ -63,6 +62,11 @@ def test_sqlite_reader_equals_cursor_reader(rosengard_data, sqlite_only, tmp_pat
             area_id=area_id,
             content_hash=i,
         )
+
+
+def test_sqlite_reader_equals_cursor_reader(rosengard_data, sqlite_only, tmp_path, monkeypatch):
+    area, _hot, _n = rosengard_data
+    add_edge_incidents(area)
     names = loading.source_names()
     assert loading._sqlite_file() is None  # inside the test's transaction: the cursor path
     by_cursor = loading.load_incidents(names)
