@@ -547,6 +547,7 @@ SECTIONS = {
     "import": ("Incident import", section_import),
     "demo": ("`make demo` setup", section_demo),
     "refresh": ("Problem-picture refresh and cached reads", section_refresh),
+    "daily": ("The daily update (import a day, then refresh)", _delegated_section("daily")),
     "web": ("Web load test", section_web),
 }
 
