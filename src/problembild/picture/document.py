@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 #: Bumped when the content of the documents changes, so that a refresh recomputes all.
-PICTURE_VERSION = 3  # 2: complete periods only, calibrated tests (issue 10); 3: forecast baseline and test (17)
+#: 2: complete periods only, calibrated tests (issue 10); 3: the forecast's baseline and test (issue 17).
+PICTURE_VERSION = 3
 #: Indicator codes of a document: every indicator and ``all``.
 CODES: tuple[str, ...] = (ALL, *INDICATOR_CODES)
 
