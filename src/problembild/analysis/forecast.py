@@ -1077,15 +1077,9 @@ def _select(events: _Past, opts: _Options, history: BinnedHistory | None) -> Ble
     cs = grid.cell_size
     scales = BANDWIDTH_SCALES
     sums = np.zeros((len(scales), len(BLEND_WEIGHTS)))
-    usable = 0
-    for k in range(1, opts.n_origins + 1):
-        origin = events.at - k * events.horizon
-        future = (t >= origin) & (t < origin + events.horizon)
-        actual = grid.counts(x[future], y[future])
-        past = t < origin
-        if actual.sum() == 0 or not past.any():
-            continue
-        usable += 1
+    origins = _origins(events, opts.n_origins)
+    usable = len(origins)
+    for origin, past, actual in origins:
 
         def pais(past=past, origin=origin, actual=actual) -> NDArray[np.float64]:
             xp, yp, tp = x[past], y[past], t[past]
