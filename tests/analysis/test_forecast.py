@@ -613,3 +613,20 @@ def test_beats_baseline_needs_the_margin_and_enough_origins():
     assert beats_baseline(base + 1.0, base) == (True, 0.0)
     with pytest.raises(ValueError, match="length"):
         beats_baseline([1.0, 2.0], [1.0])
+
+
+def test_compare_methods_reuses_a_given_history_and_refuses_a_foreign_one():
+    x, y, t = synthetic_history(6)
+    kw = dict(bounds=BOUNDS, cell_size=CELL, at=300.0, horizon=14.0)
+    past = t < 300.0
+    history = BinnedHistory(x[past], y[past], t[past], bounds=BOUNDS, cell_size=CELL)
+    shared = compare_methods(x, y, t, n_origins=3, history=history, **kw)
+    pd.testing.assert_frame_equal(shared, compare_methods(x, y, t, n_origins=3, **kw))
+    assert history._scores  # the inner backtests are kept for the forecast at `at`
+    for method in ("blend", "decayed", "fitted"):
+        np.testing.assert_allclose(
+            forecaster(method, history=history)(x, y, t, **kw), forecast_grid(x, y, t, method=method, **kw)
+        )
+    foreign = BinnedHistory(x[past][1:], y[past][1:], t[past][1:], bounds=BOUNDS, cell_size=CELL)  # one short
+    with pytest.raises(ValueError, match="history must hold exactly the events before at"):
+        compare_methods(x, y, t, n_origins=3, history=foreign, **kw)

@@ -196,6 +196,7 @@ def compare_methods(
     n_origins: int = 52,
     coverages: tuple[float, ...] = COVERAGES,
     study: ArrayLike | str | None = None,
+    history: BinnedHistory | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Backtest all methods on the history before ``at`` and name the winner.
@@ -244,7 +245,10 @@ def compare_methods(
     The forecasts share one :class:`~problembild.analysis.forecast.BinnedHistory` of
     the events, so the long-term densities at the origins are binned incrementally;
     the table is the same as with a KDE per forecast, up to floating-point summation
-    order.
+    order (and SEPP's warm starts, within its tolerance). Pass ``history`` (of the
+    events before ``at`` on this grid) to reuse it afterwards, e.g. for the winner's
+    forecast at ``at`` through :func:`~problembild.analysis.forecast.forecaster`:
+    the inner backtests it shares with the last origins are not computed again.
     """
     if isinstance(n_origins, bool) or not isinstance(n_origins, int | np.integer) or n_origins < 1:
         raise ValueError(f"n_origins must be an integer >= 1, got {n_origins!r}")
@@ -260,7 +264,10 @@ def compare_methods(
     first = float(ta.min()) if ta.size else at_days
     origins = [at_days - k * h for k in range(int(n_origins), 0, -1) if at_days - k * h > first]
     origins = origins or [at_days - h]
-    history = BinnedHistory(xa, ya, ta, bounds=grid.bounds, cell_size=grid.cell_size)
+    if history is None:
+        history = BinnedHistory(xa, ya, ta, bounds=grid.bounds, cell_size=grid.cell_size)
+    elif not history.holds(grid, at_days, xa.size):
+        raise ValueError("history must hold exactly the events before at, on this grid")
     detail = backtest(
         xa,
         ya,

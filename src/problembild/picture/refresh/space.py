@@ -165,6 +165,9 @@ def forecast_cells(
     t = pts.t[use].astype("datetime64[s]")
     at = np.datetime64(as_of.tz_convert("UTC").tz_localize(None).to_datetime64(), "s")
     horizon = np.timedelta64(30, "D")
+    # One history for the contest and the winner's forecast: the inner backtests (blend,
+    # decayed, fitted) of the forecast at `at` mostly repeat those of the last origins.
+    history = forecast.BinnedHistory(x, y, t, bounds=grid.bounds, cell_size=grid.cell_size)
     table = compare_methods(
         x,
         y,
@@ -175,19 +178,12 @@ def forecast_cells(
         horizon=horizon,
         n_origins=options.forecast_origins,
         study="grid" if study is None else study,
+        history=history,
         sepp_events=FORECAST_SEPP_EVENTS,
     )
     winner = table.attrs.get("winner") or "blend"
-    scores = forecast.forecast_grid(
-        x,
-        y,
-        t,
-        bounds=grid.bounds,
-        cell_size=grid.cell_size,
-        at=at,
-        horizon=horizon,
-        method=winner,
-        sepp_events=FORECAST_SEPP_EVENTS,
+    scores = forecast.forecaster(winner, history=history, sepp_events=FORECAST_SEPP_EVENTS)(
+        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon
     )
     inside = np.ones(scores.shape, dtype=bool) if study is None else study
     flat = top_cells(np.where(inside, scores, -np.inf).ravel(), n_flagged(int(inside.sum()), 0.05))
