@@ -44,6 +44,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from problembild import __version__
+from problembild.core.uploads import human_size
 
 __all__ = [
     "MANIFEST",
@@ -109,8 +110,8 @@ class Summary:
         what = "Backup written to" if self.action == "backup" else "Restored from"
         lines = [
             f"{what} {self.directory} ({self.engine}, made {self.created} by Problembild {self.version}): "
-            f"{self.tables} tables, {self.rows:,} rows, {_size(self.database_bytes)} database; "
-            f"{self.files} evidence file(s), {_size(self.file_bytes)}; {self.seconds:.1f} s."
+            f"{self.tables} tables, {self.rows:,} rows, {human_size(self.database_bytes)} database; "
+            f"{self.files} evidence file(s), {human_size(self.file_bytes)}; {self.seconds:.1f} s."
         ]
         if self.missing_files:
             lines.append(
@@ -183,18 +184,6 @@ def database_is_empty() -> bool:
 
 
 # --- files ----------------------------------------------------------------------------------
-
-
-def _size(n: int) -> str:
-    """``n`` bytes for people: 512 bytes, 3.4 KB, 2.8 MB, 1.2 GB."""
-    if n < 1024:
-        return f"{n} bytes"
-    value = n / 1024
-    for unit in ("KB", "MB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 def _evidence_dir() -> Path:

@@ -242,12 +242,16 @@ def _extension(safe_name: str) -> str:
     return ext.lower() if dot and stem else ""
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    """``n`` bytes for people: 512 bytes, 3.4 KB, 2.8 MB, 1.2 GB."""
     if n < 1024:
         return f"{n} bytes"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
+    value = n / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 # --- detection ---------------------------------------------------------------------------
@@ -467,7 +471,7 @@ def path_of(key: str, root: Path | None = None) -> Path:
 def _too_large(name: str, size: int, limit: int) -> UploadRefused:
     shown = _shown(name)
     return UploadRefused(
-        f"{shown} is too large ({_size(size)}); at most {_size(limit)} is allowed.", name=shown
+        f"{shown} is too large ({human_size(size)}); at most {human_size(limit)} is allowed.", name=shown
     )
 
 
