@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from problembild.analysis import evaluation
+from problembild.analysis import forecast as forecast_module
 from problembild.analysis.density import kde_grid
 from problembild.analysis.evaluation import backtest, compare_methods
 from problembild.analysis.forecast import (
@@ -435,6 +436,26 @@ def test_binned_history_matches_kde_grid_at_each_cutoff():
         )
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-18)
     assert past.density(200.0, 100.0, 3) is None  # another history: not answered from this one
+
+
+def test_binned_history_counts_and_cells_at_each_cutoff(monkeypatch):
+    """Counts and cells from the block sums equal counting afresh, whatever the order of questions."""
+    monkeypatch.setattr(forecast_module, "_PREFIX_BLOCK", 7)  # many blocks and partial blocks
+    x, y, t = synthetic_history(6)
+    grid = Grid.from_bounds(BOUNDS, CELL)
+    past = BinnedHistory(x, y, t, bounds=BOUNDS, cell_size=CELL)
+    for cutoff in (350.0, 100.0, 200.0, 420.0, 0.0, 350.0):
+        before = t < cutoff
+        np.testing.assert_array_equal(
+            past.counts(cutoff, int(before.sum())), grid.counts(x[before], y[before])
+        )
+        flat, times = past.cells(cutoff, int(before.sum()))
+        row, col, inside = grid.cell_index(x[before], y[before])
+        assert sorted(flat.tolist()) == sorted((row[inside] * grid.nx + col[inside]).tolist())
+        np.testing.assert_array_equal(np.sort(times), np.sort(t[before][inside]))
+    between = (t >= 100.0) & (t < 200.0)
+    np.testing.assert_array_equal(past.counts_between(100.0, 200.0), grid.counts(x[between], y[between]))
+    assert past.counts(200.0, 3) is None and past.cells(200.0, 3) is None  # another history
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -205,14 +205,20 @@ def _tie_break(primary: NDArray[np.float64], secondary: NDArray[np.float64]) -> 
     return primary + (0.5 * gap) * (secondary / top) * (1 - 1e-9)
 
 
+#: Events per block of a :class:`BinnedHistory`'s prefix sums (at least), and the most blocks.
+_PREFIX_BLOCK: Final = 1 << 15
+_PREFIX_BLOCKS_MAX: Final = 64
+
+
 class BinnedHistory:
     """The events of one backtest, binned once so that the KDE before any cutoff is cheap.
 
-    A backtest asks for the long-term density of "every event before the origin" at
-    many origins and bandwidths. Those histories are nested and binning (the per-event
-    part of :func:`~problembild.analysis.density.kde_grid`) is additive, so the events
-    are sorted by time and each binned lattice is the one of a shorter history plus
-    the events in between. Pass one instance to every :func:`forecaster` of a backtest
+    A backtest asks for the long-term density and the cell counts of "every event
+    before the origin" at many origins and bandwidths. Those histories are nested and
+    binning (the per-event part of :func:`~problembild.analysis.density.kde_grid`, and
+    counting) is additive, so the events are sorted by time, binned in blocks once, and
+    the lattice of any history is a sum of whole blocks plus the events after the last
+    one; each event's cell is found once. Pass one instance to every :func:`forecaster` of a backtest
     over these events; the forecasts equal those without it up to floating-point
     summation order.
 
@@ -250,14 +256,78 @@ class BinnedHistory:
         order = np.argsort(ta, kind="stable")
         self.grid = Grid.from_bounds(bounds, cell_size)
         self._x, self._y, self._t = xa[order], ya[order], ta[order]
-        self._binned: dict[float, list[tuple[int, NDArray[np.float64]]]] = {}
+        # Sums over the first k * block events, k = 0, 1, ...: a prefix of any length is
+        # one of them plus at most a block, summed in the same order whatever the order
+        # of the questions (so the answers do not depend on it).
+        self._block = max(_PREFIX_BLOCK, -(-len(ta) // _PREFIX_BLOCKS_MAX))
+        self._lattices: dict[float, list[NDArray[np.float64]]] = {}
+        self._counts: list[NDArray[np.float64]] = []
+        self._flat: NDArray[np.int64] | None = None
+        self._inside: tuple[NDArray[np.int64], NDArray[np.float64]] | None = None
         self._densities: dict[tuple[int, float], NDArray[np.float64]] = {}
         self._scores: dict[tuple[Any, ...], NDArray[np.float64]] = {}
         self._sepp: SeppFit | None = None
 
     def holds(self, grid: Grid, cutoff: float, n_events: int) -> bool:
         """Whether ``n_events`` events before ``cutoff`` on ``grid`` are this history's."""
-        return grid == self.grid and int(np.searchsorted(self._t, cutoff, side="left")) == n_events
+        return grid == self.grid and self._before(cutoff) == n_events
+
+    def _before(self, cutoff: float) -> int:
+        return int(np.searchsorted(self._t, cutoff, side="left"))
+
+    def _prefix(
+        self, sums: list[NDArray[np.float64]], n: int, part: Callable[[int, int], NDArray[np.float64]]
+    ) -> NDArray[np.float64]:
+        """``part(0, n)`` (an additive sum over events) from the block sums kept in ``sums``."""
+        block = self._block
+        k = n // block
+        if not sums:
+            sums.append(part(0, 0))
+        while len(sums) <= k:
+            j = len(sums)
+            sums.append(sums[j - 1] + part((j - 1) * block, j * block))
+        return sums[k] + part(k * block, n) if n > k * block else sums[k].copy()
+
+    def _cells(self) -> NDArray[np.int64]:
+        """Each event's flat cell index on :attr:`grid` (-1 outside), computed once."""
+        if self._flat is None:
+            row, col, inside = self.grid.cell_index(self._x, self._y)
+            self._flat = np.where(inside, row * self.grid.nx + col, -1)
+        return self._flat
+
+    def counts(self, cutoff: float, n_events: int) -> NDArray[np.float64] | None:
+        """Events per cell before ``cutoff`` (as ``grid.counts``), or None unless there are ``n_events``."""
+        n = self._before(cutoff)
+        return self._count_first(n) if n == n_events else None
+
+    def counts_between(self, start: float, end: float) -> NDArray[np.float64]:
+        """This history's events per cell with ``start <= t < end`` (float days)."""
+        return self._count_first(self._before(end)) - self._count_first(self._before(start))
+
+    def _count_first(self, n: int) -> NDArray[np.float64]:
+        flat = self._cells()
+        size = self.grid.n_cells
+
+        def part(a: int, b: int) -> NDArray[np.float64]:
+            cells = flat[a:b]
+            return np.bincount(cells[cells >= 0], minlength=size).astype(np.float64)
+
+        return self._prefix(self._counts, n, part).reshape(self.grid.shape)
+
+    def cells(self, cutoff: float, n_events: int) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+        """Flat cell index and time of the events before ``cutoff`` inside the grid, or None.
+
+        None unless there are ``n_events`` of them (as :meth:`density`); in time order.
+        """
+        if self._before(cutoff) != n_events:
+            return None
+        if self._inside is None:
+            flat = self._cells()
+            keep = flat >= 0
+            self._inside = (flat[keep], self._t[keep])
+        flat, t = self._inside
+        k = int(np.searchsorted(t, cutoff, side="left"))  # in time order, as the events
+        return flat[:k], t[:k]
 
     def density(self, cutoff: float, bandwidth: float, n_events: int) -> NDArray[np.float64] | None:
         """KDE of the events before ``cutoff``, or None unless there are ``n_events`` of them.
@@ -277,7 +347,7 @@ class BinnedHistory:
         ndarray of float64, shape (ny, nx), or None
             As ``kde_grid`` of those events on :attr:`grid`.
         """
-        n = int(np.searchsorted(self._t, cutoff, side="left"))
+        n = self._before(cutoff)
         if n != n_events:
             return None  # not this history: the caller computes it directly
         if n == 0:
@@ -286,15 +356,9 @@ class BinnedHistory:
         if done is not None:  # several methods ask for the same density at one origin
             return done.copy()
         lattice = KernelLattice.for_grid(self.grid, bandwidth)
-        known = self._binned.setdefault(bandwidth, [])
-        start, base = max(((m, b) for m, b in known if m <= n), key=lambda mb: mb[0], default=(0, None))
-        if start == n and base is not None:
-            binned = base
-        else:
-            binned = lattice.bin(self._x[start:n], self._y[start:n])
-            if base is not None:
-                binned += base
-            known.append((n, binned))
+        binned = self._prefix(
+            self._lattices.setdefault(bandwidth, []), n, lambda a, b: lattice.bin(self._x[a:b], self._y[a:b])
+        )
         out = lattice.smooth(binned) / n
         if len(self._densities) >= 64:
             self._densities.clear()
@@ -339,6 +403,40 @@ def _long_term(
         if out is not None:
             return out
     return kde_grid(x, y, bounds=grid.bounds, cell_size=grid.cell_size, bandwidth=bandwidth)
+
+
+def _counts(
+    grid: Grid,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    *,
+    cutoff: float,
+    history: BinnedHistory | None,
+) -> NDArray[np.float64]:
+    """Events per cell (those before ``cutoff`` of ``history``, when it holds them)."""
+    if history is not None and history.grid == grid:
+        out = history.counts(cutoff, len(x))
+        if out is not None:
+            return out
+    return grid.counts(x, y)
+
+
+def _cells_of(
+    grid: Grid,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    t: NDArray[np.float64],
+    *,
+    cutoff: float,
+    history: BinnedHistory | None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Flat cell index and time of the events inside ``grid`` (from ``history`` when it holds them)."""
+    if history is not None and history.grid == grid:
+        got = history.cells(cutoff, len(x))
+        if got is not None:
+            return got
+    row, col, inside = grid.cell_index(x, y)
+    return row[inside] * grid.nx + col[inside], t[inside]
 
 
 def _prospective(
@@ -442,6 +540,8 @@ def _prepare(
     at_days = days_scalar(at, "at")
     h = days_scalar(horizon, "horizon", duration=True)
     past = ta < at_days
+    if past.all():  # a backtest passes only the events before the origin: no copies
+        return _Past(grid, xa, ya, ta, at_days, h)
     return _Past(grid, xa[past], ya[past], ta[past], at_days, h)
 
 
@@ -649,12 +749,12 @@ def _forecast(
     if method in ("history", "decayed", "fitted", "sepp"):
         fine = _long_term(grid, xa, ya, _FINE_SCALE * cs, cutoff=at_days, history=history)
         if method == "history":
-            return _tie_break(grid.counts(xa, ya), fine)
+            return _tie_break(_counts(grid, xa, ya, cutoff=at_days, history=history), fine)
         if method == "decayed":
             half_life = (
                 opts.half_life if opts.half_life is not None else _select_half_life(past, opts, history)
             )
-            return _tie_break(_decayed(grid, xa, ya, ta, at_days, half_life), fine)
+            return _tie_break(_decayed(grid, xa, ya, ta, at_days, half_life, history), fine)
         if method == "fitted":
             return _tie_break(_fitted(past, opts, history), fine)
         shared = history is not None and history.holds(grid, at_days, xa.size)
@@ -683,6 +783,8 @@ def _forecast(
         return long_term
     if method == "naive":
         last = ta >= at_days - past.horizon
+        if history is not None and history.holds(grid, at_days, xa.size):
+            return _tie_break(history.counts_between(at_days - past.horizon, at_days), long_term)
         return _tie_break(grid.counts(xa[last], ya[last]), long_term)
     prospective = _prospective(grid, xa, ya, ta, at=at_days, radius=radius, lookback=opts.lookback)
     return _tie_break(prospective, long_term)
@@ -702,16 +804,21 @@ def _decayed(
     t: NDArray[np.float64],
     at: float,
     half_life: float,
+    history: BinnedHistory | None = None,
 ) -> NDArray[np.float64]:
     """Events per cell weighted by ``2 ** (-(at - t) / half_life)``."""
-    return grid.counts(x, y, weights=np.exp2(-(at - t) / half_life))
+    flat, tc = _cells_of(grid, x, y, t, cutoff=at, history=history)
+    weighted = np.bincount(flat, weights=np.exp2(-(at - tc) / half_life), minlength=grid.n_cells)
+    return weighted.astype(np.float64).reshape(grid.shape)
 
 
 def _pai5(scores: NDArray[np.float64], actual: NDArray[np.float64]) -> float:
     return pai(scores, actual, SELECTION_COVERAGE)
 
 
-def _origins(events: _Past, n: int) -> list[tuple[float, NDArray[np.bool_], NDArray[np.float64]]]:
+def _origins(
+    events: _Past, n: int, history: BinnedHistory | None = None
+) -> list[tuple[float, NDArray[np.bool_], NDArray[np.float64]]]:
     """Usable backtest origins ``at - k * horizon`` (k = 1..n): (origin, past mask, actual counts).
 
     An origin is usable when events precede it and its period ``[origin, origin +
@@ -720,14 +827,19 @@ def _origins(events: _Past, n: int) -> list[tuple[float, NDArray[np.bool_], NDAr
     grid, x, y, t = events.grid, events.x, events.y, events.t
     out = []
     first = float(t.min()) if t.size else math.inf
+    shared = history is not None and history.holds(grid, events.at, t.size)
     for k in range(1, n + 1):
         origin = events.at - k * events.horizon
         if origin <= first:
             break
-        future = (t >= origin) & (t < origin + events.horizon)
-        actual = grid.counts(x[future], y[future])
+        past = t < origin
+        if shared and history is not None:  # the events are a prefix of the history's
+            actual = history.counts_between(origin, origin + events.horizon)
+        else:
+            future = ~past & (t < origin + events.horizon)
+            actual = grid.counts(x[future], y[future])
         if actual.sum() > 0:
-            out.append((origin, t < origin, actual))
+            out.append((origin, past, actual))
     return out
 
 
@@ -740,16 +852,16 @@ def _select_half_life(events: _Past, opts: _Options, history: BinnedHistory | No
     grid, x, y, t = events.grid, events.x, events.y, events.t
     lives = [7.0 * w for w in HALF_LIVES_WEEKS]
     sums = np.zeros(len(lives))
-    origins = _origins(events, opts.n_origins)
+    origins = _origins(events, opts.n_origins, history)
     if not origins:
         return 7.0 * _DEFAULT_HALF_LIFE_WEEKS
     for origin, past, actual in origins:
-        xp, yp, tp = x[past], y[past], t[past]
 
-        def scores(xp=xp, yp=yp, tp=tp, origin=origin, actual=actual) -> NDArray[np.float64]:
+        def scores(past=past, origin=origin, actual=actual) -> NDArray[np.float64]:
+            xp, yp, tp = x[past], y[past], t[past]  # here: not copied when the scores are remembered
             fine = _long_term(grid, xp, yp, _FINE_SCALE * grid.cell_size, cutoff=origin, history=history)
-            row, col, inside = grid.cell_index(xp, yp)  # once for all half-lives
-            flat, age = row[inside] * grid.nx + col[inside], origin - tp[inside]
+            flat, tc = _cells_of(grid, xp, yp, tp, cutoff=origin, history=history)  # once for all half-lives
+            age = origin - tc
             return np.array(
                 [
                     _pai5(
@@ -778,6 +890,7 @@ def _features(
     at: float,
     horizon: float,
     lookback: float,
+    history: BinnedHistory | None = None,
 ) -> NDArray[np.float64]:
     """Per-cell covariates of the fitted blend at ``at``, shape (n_cells, 3).
 
@@ -786,11 +899,10 @@ def _features(
     """
     cs = grid.cell_size
     span = max(at - float(t.min()), horizon) if t.size else horizon
-    row, col, inside = grid.cell_index(x, y)  # once for both counts
-    flat = row[inside] * grid.nx + col[inside]
+    flat, tc = _cells_of(grid, x, y, t, cutoff=at, history=history)  # once for both counts
     hist = np.bincount(flat, minlength=grid.n_cells).astype(np.float64) * (horizon / span)
     hl = 7.0 * _FITTED_HALF_LIFE_WEEKS
-    dec = np.bincount(flat, weights=np.exp2(-(at - t[inside]) / hl), minlength=grid.n_cells) * (
+    dec = np.bincount(flat, weights=np.exp2(-(at - tc) / hl), minlength=grid.n_cells) * (
         horizon * math.log(2) / hl
     )
     pro = _prospective(grid, x, y, t, at=at, radius=2 * _DEFAULT_SCALE * cs, lookback=lookback)
@@ -827,17 +939,17 @@ def _fitted(events: _Past, opts: _Options, history: BinnedHistory | None) -> NDA
     """
     grid, x, y, t = events.grid, events.x, events.y, events.t
     rows, targets = [], []
-    for origin, past, actual in _origins(events, opts.n_origins):
+    for origin, past, actual in _origins(events, opts.n_origins, history):
 
         def features(p: NDArray[np.bool_] = past, o: float = origin) -> NDArray[np.float64]:
-            return _features(grid, x[p], y[p], t[p], o, events.horizon, opts.lookback)
+            return _features(grid, x[p], y[p], t[p], o, events.horizon, opts.lookback, history)
 
         rows.append(_inner(history, events, origin, ("fitted", opts.lookback), features))
         targets.append(actual.ravel())
     if not rows:
-        return grid.counts(x, y)
+        return _counts(grid, x, y, cutoff=events.at, history=history)
     beta = _poisson_fit(np.concatenate(rows), np.concatenate(targets))
-    now = _features(grid, x, y, t, events.at, events.horizon, opts.lookback)
+    now = _features(grid, x, y, t, events.at, events.horizon, opts.lookback, history)
     eta = np.clip(beta[0] + now @ beta[1:], -30.0, 30.0)
     return np.exp(eta).reshape(grid.shape)
 
@@ -956,7 +1068,7 @@ def select_method(
 def _select_method(events: _Past, opts: _Options, history: BinnedHistory | None) -> MethodChoice:
     grid = events.grid
     candidates = _candidates(grid.cell_size)
-    origins = _origins(events, opts.auto_origins)
+    origins = _origins(events, opts.auto_origins, history)
     history = BinnedHistory(events.x, events.y, events.t, bounds=grid.bounds, cell_size=grid.cell_size)
     by_origin = np.zeros((len(origins), len(candidates)))  # rows: origins, oldest first
     sepp_fit: SeppFit | None = None
@@ -1077,7 +1189,7 @@ def _select(events: _Past, opts: _Options, history: BinnedHistory | None) -> Ble
     cs = grid.cell_size
     scales = BANDWIDTH_SCALES
     sums = np.zeros((len(scales), len(BLEND_WEIGHTS)))
-    origins = _origins(events, opts.n_origins)
+    origins = _origins(events, opts.n_origins, history)
     usable = len(origins)
     for origin, past, actual in origins:
 
