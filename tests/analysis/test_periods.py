@@ -233,3 +233,24 @@ def test_dst_does_not_move_period_boundaries():
     assert list(period_start(ts, "week")) == [T("2024-03-25"), T("2024-03-25"), T("2024-04-01")]
     assert list(period_start(ts, "month")) == [T("2024-03-01"), T("2024-03-01"), T("2024-04-01")]
     assert np.all(period_start(ts, "week").hour == 0)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_period_start_of_many_times_equals_pandas_calendar(unit):
+    """Many times go through a per-day table; the starts equal pandas' own calendar."""
+    rng = np.random.default_rng(3)
+    seconds = rng.integers(-3 * 365 * 86_400, 8 * 365 * 86_400, 30_000)  # across 1970 too
+    times = pd.Series(
+        (np.datetime64("1968-06-01", "s") + seconds.astype("timedelta64[s]")).astype(f"M8[{unit}]")
+    )
+    times[::997] = pd.NaT
+    day = times.dt.normalize()
+    want = {
+        "week": day - pd.to_timedelta(day.dt.day_of_week, unit="D"),
+        "month": times.dt.to_period("M").dt.start_time,
+        "quarter": times.dt.to_period("Q").dt.start_time,
+        "year": times.dt.to_period("Y").dt.start_time,
+    }
+    for period, expected in want.items():
+        got = period_start(times, period)
+        pd.testing.assert_series_equal(got, expected.astype("datetime64[us]"), check_names=False)
