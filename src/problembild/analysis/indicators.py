@@ -230,7 +230,8 @@ def count_table(
     # the table has a row for every cell anyway, and ten million incidents count in
     # well under a second where a groupby and merges take several.
     periods_index = complete_periods(lo, hi, period)
-    period_code = periods_index.searchsorted(start_values[inside])
+    # numpy's searchsorted on the raw values: pandas' own validates and converts units first.
+    period_code = np.searchsorted(periods_index.to_numpy().astype(start_values.dtype), start_values[inside])
     vocab = pd.Categorical(frame.loc[inside, "indicator"], categories=list(INDICATOR_CODES)).codes
     n_keys, n_vocab, n_periods = len(key_frame), len(INDICATOR_CODES), len(periods_index)
     flat = (key_index * n_vocab + vocab.astype(np.int64)) * n_periods + period_code

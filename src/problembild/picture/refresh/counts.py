@@ -92,11 +92,13 @@ def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp
     }
     to_date = month_to_date(frame, start - slack, as_of, keys)
     del frame
-    muni = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id}).codes_at(data.x, data.y)
-    near = muni != ""
+    index = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id})
+    muni = index.positions_at(data.x, data.y)
+    near = muni < len(index)
     mframe = pd.DataFrame(
         {
-            "municipality": muni[near],
+            # Categorical: ten million codes as strings cost seconds to build and to factorize.
+            "municipality": pd.Categorical.from_codes(muni[near], categories=index.codes[:-1]),
             "indicator": pd.Categorical.from_codes(data.indicator[near], categories=list(INDICATOR_CODES)),
             "occurred_at": local[near],
         }
@@ -179,7 +181,10 @@ def _count(
     if span is None:
         return _empty(by)
     first, last = span
-    return indicators.count_table(frame, period=period, by=(by,), first=first, last=last, keys=keys)
+    table = indicators.count_table(frame, period=period, by=(by,), first=first, last=last, keys=keys)
+    if isinstance(table[by].dtype, pd.CategoricalDtype):  # the municipality codes, as stored
+        table[by] = table[by].astype(str)
+    return table
 
 
 def _empty(by: str) -> pd.DataFrame:

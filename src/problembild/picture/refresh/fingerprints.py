@@ -31,14 +31,24 @@ def _digest(ids: np.ndarray) -> tuple[int, int, int]:
 
 
 def fingerprints(
-    settings_key: dict, data: IncidentArrays, as_of: pd.Timestamp, space: SpaceSettings
+    settings_key: dict,
+    data: IncidentArrays,
+    as_of: pd.Timestamp,
+    space: SpaceSettings,
+    *,
+    order: np.ndarray | None = None,
 ) -> dict[int, str]:
-    """A hash per area of what its expensive parts are computed from (see the module docstring)."""
+    """A hash per area of what its expensive parts are computed from (see the module docstring).
+
+    ``order``: the incidents by x (``np.argsort(data.x, kind="stable")``: those without
+    coordinates last), when the caller has it already.
+    """
     inside = data.area >= 0
     own = pd.Series(data.id[inside]).groupby(data.area[inside])
     own_digest = {int(a): _digest(ids.to_numpy()) for a, ids in own}
-    placed = np.flatnonzero(~np.isnan(data.x))
-    order = placed[np.argsort(data.x[placed], kind="stable")]
+    if order is None:
+        order = np.argsort(data.x, kind="stable")
+    order = order[: int(np.count_nonzero(~np.isnan(data.x)))]  # NaN sorts last: the placed ones
     xs = data.x[order]
     margin = space.buffer + 6 * space.bandwidth
     key = json.dumps({**settings_key, "end_of_data": as_of.isoformat()}, sort_keys=True, default=str)

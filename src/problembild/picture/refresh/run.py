@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
@@ -229,7 +230,8 @@ def _refresh(
     as_of = end_of_data(data, options.as_of)
     areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
     population, synthetic_population = latest_population()
-    prints = fingerprints(options.key(), data, as_of, options.space_settings())
+    by_x = np.argsort(data.x, kind="stable")  # for the fingerprints and the space tasks alike
+    prints = fingerprints(options.key(), data, as_of, options.space_settings(), order=by_x)
     mine = {a.pk for a in areas} if chosen is None else chosen  # the areas whose expensive parts are ours
     reused = _reusable(prints, full, chosen)
 
@@ -238,7 +240,8 @@ def _refresh(
     t_space = time.perf_counter()
     with clock.stage("space_start"):
         boundaries = [(a.pk, a.shape) for a in areas if a.pk in mine and a.pk not in reused]
-        tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings())
+        tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings(), order=by_x)
+        del by_x
     with SpaceJobs(tasks, as_of, options.space_settings()) as space_jobs:
         del tasks
         with clock.stage("counts"):

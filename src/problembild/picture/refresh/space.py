@@ -222,13 +222,16 @@ def space_tasks(
     y: np.ndarray,
     t: np.ndarray,
     options: SpaceSettings,
+    *,
+    order: np.ndarray | None = None,
 ) -> list[tuple[int, object, Points]]:
     """``(key, boundary, incidents near it)`` for each ``(key, boundary)`` with a boundary.
 
     "Near" is within the grid's buffer plus six kernel bandwidths of the boundary's box,
-    so every incident that can reach the area's grid is in its task.
+    so every incident that can reach the area's grid is in its task. ``order``: the
+    incidents by x (``np.argsort(x, kind="stable")``), when the caller has it already.
     """
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x, kind="stable") if order is None else order
     xs = x[order]
     margin = options.buffer + 6 * options.bandwidth
     tasks = []
