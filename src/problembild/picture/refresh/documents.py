@@ -19,7 +19,7 @@ from problembild.analysis import periods, timepattern
 from problembild.analysis.change import change_table
 from problembild.analysis.control import control_flags
 from problembild.analysis.officers import officer_requirement
-from problembild.analysis.ratetest import rate_test
+from problembild.analysis.ratetest import rate_test_many
 from problembild.analysis.trend import fit_trend
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
 from problembild.areas.models import Area
@@ -211,28 +211,35 @@ def year_figures(
     The test carries the indicator's dispersion from ``dispersion`` (rows of
     ``monthly_dispersion`` for this area; exact Poisson where there is none).
     """
-    out = {}
+    out: dict[str, YearFigures] = {}
     if not len(monthly):
         return out
     wset = set(window)
     prev_window = {pd.Timestamp(s) - pd.DateOffset(years=1) for s in window}
     phis = {} if dispersion is None else dispersion.set_index("indicator")[["dispersion", "dispersion_df"]]
-    for code, rows in monthly.groupby("indicator", observed=True):
-        now_n = int(rows[rows["period_start"].isin(wset)]["count"].sum())
-        prev_rows = rows[rows["period_start"].isin(prev_window)]
+    rows = []  # (code, now, previous or None, phi, phi df)
+    for code, group in monthly.groupby("indicator", observed=True):
+        now_n = int(group[group["period_start"].isin(wset)]["count"].sum())
+        prev_rows = group[group["period_start"].isin(prev_window)]
         prev_n = int(prev_rows["count"].sum()) if len(prev_rows) == len(window) else None
         phi, phi_df = phis.loc[code] if code in getattr(phis, "index", ()) else (1.0, np.inf)
-        test = (
-            rate_test(now_n, 1.0, prev_n, 1.0, dispersion=float(phi), dispersion_df=float(phi_df))
-            if prev_n is not None
-            else None
-        )
-        out[str(code)] = YearFigures(
+        rows.append((str(code), now_n, prev_n, float(phi), float(phi_df)))
+    tested = [r for r in rows if r[2] is not None]
+    p_values = {}
+    if tested:  # one vectorised test for the area's indicators (as rate_test each)
+        _, now, prev, phi, phi_df = (list(c) for c in zip(*tested, strict=True))
+        table = rate_test_many(now, 1.0, prev, 1.0, dispersion=phi, dispersion_df=phi_df)
+        p_values = dict(zip((r[0] for r in tested), table["p_value"].astype(float), strict=True))
+    for code, now_n, prev_n, _, _ in rows:
+        p = p_values.get(code)
+        out[code] = YearFigures(
             count=now_n,
             rate=(now_n / residents * 1000) if residents else None,
             previous=prev_n,
-            p_value=test.p_value if test else None,
-            mark=("↑" if now_n > prev_n else "↓") if test and test.p_value < 0.05 else "",
+            p_value=p,
+            mark=("↑" if now_n > prev_n else "↓")
+            if p is not None and prev_n is not None and p < 0.05
+            else "",
         )
     return out
 
