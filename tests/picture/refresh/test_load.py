@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -74,7 +75,10 @@ def test_sqlite_reader_equals_cursor_reader(rosengard_data, sqlite_only, tmp_pat
     path = tmp_path / "copy.sqlite3"
     _copy_to_file(path)
     monkeypatch.setattr(loading, "_sqlite_file", lambda: path)
+    released = []
+    monkeypatch.setattr(loading, "release_connections", lambda p: released.append(p) or 0)
     by_arrow = loading.load_incidents(names)
+    assert released == [path]  # Django's connections to the file closed before the driver's SQLite opens it
 
     assert (
         len(by_arrow) == len(by_cursor) == Incident.objects.exclude(area_match=AreaMatch.APPROXIMATE).count()
@@ -93,3 +97,31 @@ def test_sqlite_reader_on_an_empty_store(sqlite_only, tmp_path, monkeypatch):
     monkeypatch.setattr(loading, "_sqlite_file", lambda: path)
     data = loading.load_incidents([])
     assert len(data) == 0 and data.x.dtype == np.float64
+
+
+def test_release_connections_closes_django_connections_to_that_file_only(tmp_path, monkeypatch):
+    """Two copies of SQLite in one process must not hold the same file (sqlite.org/howtocorrupt.html)."""
+
+    class Conn:
+        vendor = "sqlite"
+        in_atomic_block = False
+
+        def __init__(self, name):
+            self.settings_dict = {"NAME": name}
+            self.connection = object()
+
+        def close(self):
+            self.connection = None
+
+    path = tmp_path / "db.sqlite3"
+    path.touch()
+    same, other, memory = Conn(str(path)), Conn(str(tmp_path / "other.sqlite3")), Conn(":memory:")
+    monkeypatch.setattr(
+        loading, "connections", SimpleNamespace(all=lambda initialized_only: [same, other, memory])
+    )
+    assert loading.release_connections(path) == 1
+    assert same.connection is None and other.connection is not None and memory.connection is not None
+    assert loading.release_connections(path) == 0  # closed already
+    same.connection, same.in_atomic_block = object(), True
+    with pytest.raises(RuntimeError, match="transaction"):
+        loading.release_connections(path)

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, connections
 
 from problembild.analysis.vocabulary import INDICATOR_CODES, LOCAL_TIMEZONE
 from problembild.areas.models import PREFERRED_POPULATION_ORDER, Population
@@ -124,6 +124,28 @@ def _sqlite_file() -> Path | None:
     return path if path.is_file() else None
 
 
+def release_connections(path: Path) -> int:
+    """Close this thread's Django connections to the SQLite file ``path``; how many were open.
+
+    Before another copy of SQLite (an ADBC driver's) opens the file in this process. A
+    connection inside a transaction cannot be closed: ``RuntimeError`` (the callers read
+    outside transactions, see :func:`_sqlite_file`).
+    """
+    closed = 0
+    target = path.resolve()
+    for conn in connections.all(initialized_only=True):
+        name = str(conn.settings_dict.get("NAME") or "")
+        if conn.vendor != "sqlite" or name.startswith("file:") or "memory" in name:
+            continue
+        if Path(name).resolve() != target or conn.connection is None:
+            continue
+        if conn.in_atomic_block:
+            raise RuntimeError(f"{path} is open in a transaction: it cannot be read by another SQLite")
+        conn.close()
+        closed += 1
+    return closed
+
+
 def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
     """Run ``sql`` over id ranges on :data:`READERS` threads; return the columns as arrays."""
     import adbc_driver_sqlite.dbapi as adbc
@@ -132,6 +154,13 @@ def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MIN(id), MAX(id) FROM {Incident._meta.db_table}")
         lo, hi = cursor.fetchone()
+    # The driver carries its own copy of SQLite. Two copies in one process do not share
+    # their POSIX locks, and closing any handle on the file drops every lock the process
+    # holds on it: a Django connection left open would lose its locks when a reader closes,
+    # and another process (a page being served) could then checkpoint the WAL under it —
+    # a corrupt database (sqlite.org/howtocorrupt.html, 2.2; seen in bench_busy.py). So no
+    # Django connection to the file is open during the reads; Django reconnects on its next query.
+    release_connections(path)
     empty = {c: np.empty(0, dtype=np.float64 if c in ("x", "y") else np.int64) for c in _COLUMNS}
     if lo is None:
         return empty
