@@ -32,9 +32,13 @@ test: install
 test-postgres: install
 	PROBLEMBILD_TEST_POSTGRES=1 scripts/test.sh
 
+## Every benchmark on SQLite, then import, refresh, daily and web on PostgreSQL (a throw-away cluster in
+## /tmp/problembild-bench-pg on port 54330, stopped at the end); figures in benchmarks/results.json.
 bench: install
-	PROBLEMBILD_BENCH=1 scripts/system-deps.sh
-	$(BIN)/python benchmarks/run.py
+	PROBLEMBILD_BENCH=1 PROBLEMBILD_TEST_POSTGRES=1 scripts/system-deps.sh
+	status=0; $(BIN)/python benchmarks/run.py --engine both || status=$$?; \
+	PGTEST_DIR=$${PROBLEMBILD_BENCH_PG_DIR:-/tmp/problembild-bench-pg} PGTEST_PORT=$${PROBLEMBILD_BENCH_PG_PORT:-54330} \
+	  scripts/pg-test-cluster.sh stop; exit $$status
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks && $(BIN)/ruff format --check src tests benchmarks && $(BIN)/mypy src/problembild/analysis && $(BIN)/lint-imports --no-cache

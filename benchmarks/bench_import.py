@@ -1,17 +1,20 @@
-"""``problembild import incidents FILE`` of millions of CSV rows into a fresh SQLite database.
+"""``problembild import incidents FILE`` of millions of CSV rows into a fresh database.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_import.py                 # 10 million rows
     .venv/bin/python benchmarks/bench_import.py --quick         # 200,000 rows
     .venv/bin/python benchmarks/bench_import.py --rows 1000000 --profile   # plus a cProfile of an import
+    .venv/bin/python benchmarks/bench_import.py --quick --postgres   # on PostgreSQL (stored as import_pg)
 
-In a throw-away data directory (``PROBLEMBILD_DATA_DIR``) it runs ``problembild init``
+In a throw-away data directory (``PROBLEMBILD_DATA_DIR``; with ``--engine postgresql`` also
+a fresh PostgreSQL database, see ``run.bench_database``) it runs ``problembild init``
 (not timed), writes a CSV with columns ``id,occurred_at,type,x,y`` (ISO 8601 local times
 without offset, the police's incident types of the default taxonomy, SWEREF99 TM
 coordinates placed as in ``bench_assign.py``: 60 % around the real areas, 40 % anywhere in
 Sweden), then times the import as a subprocess with its peak memory (the command and its
-children), and a re-import of the same file, which must add nothing.
+children), and a re-import of the same file, which must add nothing; then the same rows as a Parquet
+file (converted, not timed) imported into a second fresh database.
 Targets: ≥ 150,000 rows/s end to end and ≤ 4 GB peak memory. When a full-size run misses
 one, a second fresh database gets a cProfile'd import of 1 million rows (``--profile-rows``)
 and the stages' shares are stored with the figures.
@@ -26,9 +29,14 @@ from pathlib import Path
 
 import numpy as np
 from run import (
+    BenchDB,
     Measured,
     bench_args,
+    bench_database,
     bench_env,
+    check_engine,
+    engine_args,
+    engine_facts,
     finish,
     make_data_dir,
     problembild_cmd,
@@ -186,6 +194,10 @@ STAGES = [
         "… SQLite `executemany` (C: insert and index maintenance)",
         lambda fn, name: fn == "~" and "executemany" in name,
     ),
+    (
+        "… PostgreSQL `COPY` rows (psycopg `Copy.write_row`)",
+        lambda fn, name: "psycopg" in fn and name == "write_row",
+    ),
     ("rebuild indexes (`DeferredIndexes.restore`)", _in("incidents/store.py", "restore")),
     ("commit", lambda fn, name: fn == "~" and "'commit'" in name),
 ]
@@ -201,71 +213,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--no-profile", action="store_true", help="no cProfile even when a full-size run misses a target"
     )
+    parser.add_argument("--no-parquet", action="store_true", help="skip the Parquet import of the same rows")
     parser.add_argument("--profile-rows", type=int, default=1_000_000, help="rows of the profiled import")
-    parser.add_argument("--keep", action="store_true", help="keep the data directory and CSV")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the data directory and CSV (and the PostgreSQL database)"
+    )
+    engine_args(parser)
     args = parser.parse_args(argv)
+    check_engine(parser, args)
     n = args.rows or (200_000 if args.quick else 10_000_000)
 
     data_dir = make_data_dir("import")
-    env = bench_env(data_dir)
     pb = problembild_cmd()
     entry: dict = {"status": "ok", "rows": n, "data_dir": str(data_dir)}
     try:
-        init = run_measured([*pb, "init"], env=env)
-        entry["init_s"] = init.seconds
-        if not init.ok:
-            raise RuntimeError(f"init failed: {init.stderr[-800:]}")
-        csv = data_dir / "incidents.csv"
-        t0 = time.perf_counter()
-        entry["file_bytes"] = write_csv(csv, n, args.seed)
-        entry["generate_s"] = time.perf_counter() - t0
-        print(
-            f"{n:,} rows written ({entry['file_bytes'] / 1e6:.0f} MB) in {entry['generate_s']:.1f} s",
-            flush=True,
-        )
-
-        cmd = ["import", "incidents", str(csv), "--source", "bench"]
-        first = run_measured([*pb, *cmd], env=env)
-        summary = import_summary(first)
-        entry.update(
-            seconds=first.seconds,
-            ok=first.ok,
-            rows_per_s=n / first.seconds if first.ok else None,
-            peak_rss_bytes=first.peak_rss_bytes,
-            added=summary.get("added"),
-            accepted=summary.get("accepted"),
-            assigned=summary.get("assigned"),
-        )
-        print(
-            f"import: {first.seconds:.1f} s, peak {first.peak_rss_bytes / 1e9:.2f} GB, {summary}", flush=True
-        )
-        if not first.ok:
-            entry["status"] = "failed"
-            entry["error"] = first.stderr[-1500:]
-        else:
-            again = run_measured([*pb, *cmd], env=env)
-            s2 = import_summary(again)
-            entry["reimport"] = {**again.summary(), "added": s2.get("added"), "accepted": s2.get("accepted")}
-            print(f"re-import: {again.seconds:.1f} s, added {s2.get('added')}", flush=True)
-            if not again.ok or s2.get("added") != 0:
-                entry["status"] = "failed"
-        db = data_dir / "problembild.sqlite3"
-        entry["db_bytes"] = db.stat().st_size if db.exists() else None
-        missed = not first.ok or (entry["rows_per_s"] or 0) < 150_000 or first.peak_rss_bytes > 4e9
-        if args.profile or (missed and not args.quick and not args.no_profile):
-            prof_dir = make_data_dir("import-profile")
-            try:
-                penv = bench_env(prof_dir)
-                run_measured([*pb, "init"], env=penv)
-                rows = min(n, args.profile_rows)
-                pcsv = prof_dir / "profile.csv"
-                write_csv(pcsv, rows, args.seed)
-                pcmd = ["import", "incidents", str(pcsv), "--source", "bench", "--no-parallel"]
-                entry["profile"] = {"rows": rows, **profile_import(pcmd, penv, prof_dir / "import")}
-                print(f"profile of {rows:,} rows: {entry['profile'].get('breakdown')}", flush=True)
-            finally:
-                if not args.keep:
-                    remove_data_dir(prof_dir)
+        with bench_database(args.engine, "import", url=args.database_url, keep=args.keep) as url:
+            entry.update(engine_facts(args.engine, url))
+            run_import(entry, args, data_dir, url, pb, n)
     except Exception as exc:  # record, do not crash the whole run
         entry["status"] = "failed"
         entry["error"] = f"{type(exc).__name__}: {exc}"
@@ -274,10 +238,128 @@ def main(argv: list[str] | None = None) -> dict:
             remove_data_dir(data_dir)
     entry["notes"] = [
         "End-to-end time of the `problembild import incidents` subprocess: interpreter and Django start-up, "
-        "reading and validating the CSV, duplicate check, area assignment and the SQLite insert.",
+        "reading and validating the CSV, duplicate check, area assignment and the "
+        + ("PostgreSQL `COPY`." if args.engine == "postgresql" else "SQLite insert."),
     ]
     finish("import", entry, quick=args.quick, output=args.output)
     return entry
+
+
+def database_bytes(data_dir: Path, url: str | None) -> int | None:
+    """Size of the benchmark's database: the SQLite file, or ``pg_database_size``."""
+    if url:
+        with BenchDB(data_dir, url) as db:
+            return int(db.scalar("SELECT pg_database_size(current_database())"))
+    path = data_dir / "problembild.sqlite3"
+    return path.stat().st_size if path.exists() else None
+
+
+def write_parquet(csv: Path, path: Path) -> int:
+    """The CSV's rows as a Parquet file (streamed in batches; times stay text, as in the CSV)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    convert = pacsv.ConvertOptions(column_types={"id": "string", "occurred_at": "string", "type": "string"})
+    reader = pacsv.open_csv(str(csv), convert_options=convert)
+    with pq.ParquetWriter(str(path), reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    return path.stat().st_size
+
+
+def run_parquet(csv: Path, args, pb: list[str], n: int) -> dict:
+    """The same rows as Parquet, imported into a second fresh database (init not timed)."""
+    parquet_dir = make_data_dir("import-parquet")
+    out: dict = {"rows": n}
+    try:
+        with bench_database(args.engine, "import_parquet", keep=args.keep) as purl:
+            env = bench_env(parquet_dir, purl)
+            init = run_measured([*pb, "init"], env=env)
+            if not init.ok:
+                raise RuntimeError(f"init failed: {init.stderr[-800:]}")
+            path = parquet_dir / "incidents.parquet"
+            out["file_bytes"] = write_parquet(csv, path)
+            m = run_measured([*pb, "import", "incidents", str(path), "--source", "bench"], env=env)
+            summary = import_summary(m)
+            out.update(
+                seconds=m.seconds,
+                ok=m.ok,
+                rows_per_s=n / m.seconds if m.ok else None,
+                peak_rss_bytes=m.peak_rss_bytes,
+                added=summary.get("added"),
+            )
+            if not m.ok:
+                out["error"] = m.stderr[-1500:]
+            print(
+                f"Parquet import: {m.seconds:.1f} s, peak {m.peak_rss_bytes / 1e9:.2f} GB, {summary}",
+                flush=True,
+            )
+    except Exception as exc:  # record, do not lose the CSV figures
+        out.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        if not args.keep:
+            remove_data_dir(parquet_dir)
+    return out
+
+
+def run_import(entry: dict, args, data_dir: Path, url: str | None, pb: list[str], n: int) -> None:
+    """init, the CSV, the timed import and re-import (and the profile) into ``entry``."""
+    env = bench_env(data_dir, url)
+    init = run_measured([*pb, "init"], env=env)
+    entry["init_s"] = init.seconds
+    if not init.ok:
+        raise RuntimeError(f"init failed: {init.stderr[-800:]}")
+    csv = data_dir / "incidents.csv"
+    t0 = time.perf_counter()
+    entry["file_bytes"] = write_csv(csv, n, args.seed)
+    entry["generate_s"] = time.perf_counter() - t0
+    print(
+        f"{n:,} rows written ({entry['file_bytes'] / 1e6:.0f} MB) in {entry['generate_s']:.1f} s",
+        flush=True,
+    )
+
+    cmd = ["import", "incidents", str(csv), "--source", "bench"]
+    first = run_measured([*pb, *cmd], env=env)
+    summary = import_summary(first)
+    entry.update(
+        seconds=first.seconds,
+        ok=first.ok,
+        rows_per_s=n / first.seconds if first.ok else None,
+        peak_rss_bytes=first.peak_rss_bytes,
+        added=summary.get("added"),
+        accepted=summary.get("accepted"),
+        assigned=summary.get("assigned"),
+    )
+    print(f"import: {first.seconds:.1f} s, peak {first.peak_rss_bytes / 1e9:.2f} GB, {summary}", flush=True)
+    if not first.ok:
+        entry["status"] = "failed"
+        entry["error"] = first.stderr[-1500:]
+    else:
+        again = run_measured([*pb, *cmd], env=env)
+        s2 = import_summary(again)
+        entry["reimport"] = {**again.summary(), "added": s2.get("added"), "accepted": s2.get("accepted")}
+        print(f"re-import: {again.seconds:.1f} s, added {s2.get('added')}", flush=True)
+        if not again.ok or s2.get("added") != 0:
+            entry["status"] = "failed"
+    entry["db_bytes"] = database_bytes(data_dir, url)
+    if first.ok and not args.no_parquet:
+        entry["parquet"] = run_parquet(csv, args, pb, n)
+    missed = not first.ok or (entry["rows_per_s"] or 0) < 150_000 or first.peak_rss_bytes > 4e9
+    if args.profile or (missed and not args.quick and not args.no_profile):
+        prof_dir = make_data_dir("import-profile")
+        try:
+            with bench_database(args.engine, "import_profile", keep=args.keep) as purl:
+                penv = bench_env(prof_dir, purl)
+                run_measured([*pb, "init"], env=penv)
+                rows = min(n, args.profile_rows)
+                pcsv = prof_dir / "profile.csv"
+                write_csv(pcsv, rows, args.seed)
+                pcmd = ["import", "incidents", str(pcsv), "--source", "bench", "--no-parallel"]
+                entry["profile"] = {"rows": rows, **profile_import(pcmd, penv, prof_dir / "import")}
+                print(f"profile of {rows:,} rows: {entry['profile'].get('breakdown')}", flush=True)
+        finally:
+            if not args.keep:
+                remove_data_dir(prof_dir)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,17 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_refresh.py                        # 10 million incidents
     .venv/bin/python benchmarks/bench_refresh.py --quick                # 200,000 incidents
     .venv/bin/python benchmarks/bench_refresh.py --incidents 2000000
+    .venv/bin/python benchmarks/bench_refresh.py --quick --postgres     # on PostgreSQL (refresh_pg)
 
 In a throw-away data directory it runs ``problembild init`` and ``demo-data --incidents N
 --years 5`` (not timed), then times ``problembild refresh --full`` as a subprocess with its
 peak memory, then, in a Django process on that database, times reading one area's cached
 problem picture (``AreaPicture.objects.get(area__panel_id=…)`` and its JSON), median of 50.
 Failures are recorded, not raised. Targets: refresh ≤ 60 s and ≤ 4 GB; a read ≤ 50 ms.
+
+With ``--engine postgresql`` the database is a fresh PostgreSQL one (``run.bench_database``),
+dropped afterwards; with ``--data-dir`` it is kept and its URL written into the directory's
+``bench-prepared.json`` for ``bench_web.py`` (``--database-url`` names one to use instead).
 """
 
 from __future__ import annotations
@@ -23,8 +28,13 @@ from pathlib import Path
 
 from run import (
     bench_args,
+    bench_database,
     bench_env,
+    check_engine,
+    engine_args,
+    engine_facts,
     finish,
+    has_database,
     make_data_dir,
     problembild_cmd,
     remove_data_dir,
@@ -36,9 +46,12 @@ from run import (
 PREPARED = "bench-prepared.json"
 
 
-def prepare(data_dir: Path, n: int, *, timeout: float, seed: int = 1) -> list[dict]:
-    """init + demo-data (+ nothing else); return the steps' summaries."""
-    env = bench_env(data_dir)
+def prepare(
+    data_dir: Path, n: int, *, timeout: float, seed: int = 1, database_url: str | None = None
+) -> list[dict]:
+    """init + demo-data (+ nothing else) on the data directory's SQLite file or ``database_url``;
+    return the steps' summaries."""
+    env = bench_env(data_dir, database_url)
     pb = problembild_cmd()
     steps = []
     for label, cmd in (
@@ -56,11 +69,16 @@ def prepare(data_dir: Path, n: int, *, timeout: float, seed: int = 1) -> list[di
     return steps
 
 
-def read_picture(data_dir: Path, repeats: int, panel_id: int | None = None) -> dict:
+def read_picture(
+    data_dir: Path, repeats: int, panel_id: int | None = None, database_url: str | None = None
+) -> dict:
     """Median time of reading one area's cached picture in this process (Django set up here)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "problembild.settings.dev"
     os.environ["PROBLEMBILD_DATA_DIR"] = str(data_dir)
-    os.environ.pop("DATABASE_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
     import django
 
     django.setup()
@@ -74,9 +92,10 @@ def read_picture(data_dir: Path, repeats: int, panel_id: int | None = None) -> d
             # The largest cached picture: the worst case for the read.
             pic, area = AreaPicture._meta.db_table, Area._meta.db_table
             with connection.cursor() as cur:
+                # CAST: text in SQLite, jsonb (which has no length) in PostgreSQL.
                 cur.execute(
-                    f"SELECT a.panel_id, length(p.data) FROM {pic} p JOIN {area} a ON a.id = p.area_id "
-                    "ORDER BY length(p.data) DESC LIMIT 1"
+                    f"SELECT a.panel_id, length(CAST(p.data AS text)) FROM {pic} p "
+                    f"JOIN {area} a ON a.id = p.area_id ORDER BY 2 DESC LIMIT 1"
                 )
                 row = cur.fetchone()
             if row is None:
@@ -128,39 +147,40 @@ def main(argv: list[str] | None = None) -> dict:
         "--data-dir",
         type=Path,
         default=None,
-        help="prepare in this (new) directory and keep it (for bench_web.py)",
+        help="prepare in this (new) directory and keep it, with its PostgreSQL database (for bench_web.py)",
     )
+    engine_args(parser)
     args = parser.parse_args(argv)
+    check_engine(parser, args)
     n = args.incidents or (200_000 if args.quick else 10_000_000)
 
     if args.data_dir:
         data_dir = args.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        if (data_dir / "problembild.sqlite3").exists():
+        if (data_dir / PREPARED).exists() or (data_dir / "problembild.sqlite3").exists():
             parser.error(f"{data_dir} holds a database already: give a new directory")
     else:
         data_dir = make_data_dir("refresh")
     entry: dict = {"incidents": n, "years": 5}
+    keep = bool(args.keep or args.data_dir)
+    url = None
     try:
-        entry["setup"] = prepare(data_dir, n, timeout=args.timeout)
-        if all(s["ok"] for s in entry["setup"]):
-            m = run_measured(
-                [*problembild_cmd(), "refresh", "--full"], env=bench_env(data_dir), timeout=args.timeout
-            )
-            entry["refresh"] = m.summary()
-            print(
-                f"refresh --full: {m.seconds:.1f} s, peak {m.peak_rss_bytes / 1e9:.2f} GB, {'ok' if m.ok else 'FAILED'}",
-                flush=True,
-            )
-            if not m.ok:
-                print(tail(m.stderr or m.stdout), flush=True)
-            entry["read"] = read_picture(data_dir, args.reads, args.panel_id)
-            print(f"read: {entry['read']}", flush=True)
-        else:
-            entry["refresh"] = {"ok": False, "seconds": None, "error": "setup failed"}
+        with bench_database(args.engine, "refresh", url=args.database_url, keep=keep) as url:
+            entry.update(engine_facts(args.engine, url))
+            if has_database(data_dir, url):
+                raise RuntimeError("the database holds the app's tables already: give an empty one")
+            run_refresh(entry, args, data_dir, url, n)
+    except Exception as exc:  # record, do not crash the whole run
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+        print(entry["error"], flush=True)
     finally:
         if args.data_dir:
-            marker = {"incidents": n, "refresh_ok": bool(entry.get("refresh", {}).get("ok"))}
+            marker = {
+                "incidents": n,
+                "refresh_ok": bool(entry.get("refresh", {}).get("ok")),
+                "engine": args.engine,
+                "database_url": url,
+            }
             (data_dir / PREPARED).write_text(json.dumps(marker), encoding="utf-8")
         elif not args.keep:
             remove_data_dir(data_dir)
@@ -168,6 +188,26 @@ def main(argv: list[str] | None = None) -> dict:
     entry["status"] = "ok" if ok else "failed"
     finish("refresh", entry, quick=args.quick, output=args.output)
     return entry
+
+
+def run_refresh(entry: dict, args, data_dir: Path, url: str | None, n: int) -> None:
+    """Setup, the timed ``refresh --full`` and the picture reads into ``entry``."""
+    entry["setup"] = prepare(data_dir, n, timeout=args.timeout, database_url=url)
+    if all(s["ok"] for s in entry["setup"]):
+        m = run_measured(
+            [*problembild_cmd(), "refresh", "--full"], env=bench_env(data_dir, url), timeout=args.timeout
+        )
+        entry["refresh"] = m.summary()
+        print(
+            f"refresh --full: {m.seconds:.1f} s, peak {m.peak_rss_bytes / 1e9:.2f} GB, {'ok' if m.ok else 'FAILED'}",
+            flush=True,
+        )
+        if not m.ok:
+            print(tail(m.stderr or m.stdout), flush=True)
+        entry["read"] = read_picture(data_dir, args.reads, args.panel_id, database_url=url)
+        print(f"read: {entry['read']}", flush=True)
+    else:
+        entry["refresh"] = {"ok": False, "seconds": None, "error": "setup failed"}
 
 
 if __name__ == "__main__":

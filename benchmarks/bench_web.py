@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_web.py               # 10 million incidents, 20 s per page
     .venv/bin/python benchmarks/bench_web.py --quick       # 200,000 incidents, 5 s per page
     .venv/bin/python benchmarks/bench_web.py --incidents 1000000 --workers 2
+    .venv/bin/python benchmarks/bench_web.py --quick --postgres   # on PostgreSQL (stored as web_pg)
 
 Prepares a throw-away data directory as ``bench_refresh.py`` does (``init``, ``demo-data``,
 then ``refresh`` and ``demo-users``), runs ``collectstatic`` and starts ``gunicorn
@@ -14,6 +15,10 @@ proxy), logs in as a demo user through the login form, then drives 20 concurrent
 connections with ``wrk`` (a thread-pool client if wrk is missing) against ``/`` and
 ``/areas/<panel_id>/``. Latency percentiles come from wrk's own histogram (a Lua ``done``
 hook prints p50/p90/p95/p99). Target: p95 ≤ 300 ms.
+
+With ``--engine postgresql`` the database is a fresh PostgreSQL one (``run.bench_database``),
+dropped afterwards; a ``--data-dir`` prepared by ``bench_refresh.py --postgres`` brings its
+database along (its URL is in ``bench-prepared.json``) and keeps it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -34,10 +38,16 @@ from pathlib import Path
 
 from bench_refresh import PREPARED, prepare
 from run import (
+    BenchDB,
     bench_args,
+    bench_database,
     bench_env,
+    check_engine,
+    engine_args,
+    engine_facts,
     finish,
     free_port,
+    has_database,
     make_data_dir,
     problembild_cmd,
     remove_data_dir,
@@ -149,8 +159,21 @@ def run_wrk(
     }
 
 
-def run_threads(port: int, path: str, session: str, *, connections: int, seconds: int) -> dict:
-    """Fallback client: ``connections`` threads, each with a keep-alive connection."""
+def run_threads(
+    port: int,
+    path: str,
+    session: str,
+    *,
+    connections: int,
+    seconds: float,
+    until: threading.Event | None = None,
+    log: list | None = None,
+) -> dict:
+    """Fallback client: ``connections`` threads, each with a keep-alive connection.
+
+    ``until``, once set, ends the load before ``seconds``; ``log`` receives ``(start, seconds,
+    status)`` of every request (``time.perf_counter`` clock; ``(start, None, 0)`` for a socket error).
+    """
     import numpy as np
 
     latencies: list[float] = []
@@ -161,17 +184,21 @@ def run_threads(port: int, path: str, session: str, *, connections: int, seconds
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine = []
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop and not (until is not None and until.is_set()):
             t0 = time.perf_counter()
             try:
                 conn.request("GET", path, headers={"Cookie": f"sessionid={session}"})
                 resp = conn.getresponse()
                 resp.read()
                 mine.append(time.perf_counter() - t0)
+                if log is not None:
+                    log.append((t0, mine[-1], resp.status))
                 if resp.status >= 300:
                     with lock:
                         errors[0] += 1
             except (OSError, http.client.HTTPException):
+                if log is not None:
+                    log.append((t0, None, 0))
                 with lock:
                     errors[1] += 1
                 conn.close()
@@ -201,19 +228,17 @@ def run_threads(port: int, path: str, session: str, *, connections: int, seconds
     }
 
 
-def pick_panel_id(db: Path) -> int:
+def pick_panel_id(data_dir: Path, url: str | None = None) -> int:
     """The area with the largest cached picture (else the lowest panel id)."""
-    with sqlite3.connect(db) as conn:
-        try:
-            row = conn.execute(
-                "SELECT a.panel_id FROM picture_areapicture p JOIN areas_area a ON a.id = p.area_id "
-                "ORDER BY length(p.data) DESC LIMIT 1"
-            ).fetchone()
-        except sqlite3.Error:
-            row = None
-        if row is None:
-            row = conn.execute("SELECT min(panel_id) FROM areas_area").fetchone()
-    return int(row[0])
+    with BenchDB(data_dir, url) as db:
+        # CAST: text in SQLite, jsonb (which has no length) in PostgreSQL.
+        panel = db.scalar(
+            "SELECT a.panel_id FROM picture_areapicture p JOIN areas_area a ON a.id = p.area_id "
+            "ORDER BY length(CAST(p.data AS text)) DESC LIMIT 1"
+        )
+        if panel is None:
+            panel = db.scalar("SELECT min(panel_id) FROM areas_area")
+    return int(panel)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -241,7 +266,9 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help="use (and keep) this data directory; one prepared by bench_refresh.py --data-dir is reused",
     )
+    engine_args(parser)
     args = parser.parse_args(argv)
+    check_engine(parser, args)
     n = args.incidents or (200_000 if args.quick else 10_000_000)
     seconds = args.seconds or (5 if args.quick else 20)
     workers = args.workers or min(4, max(2, (os.cpu_count() or 1) * 2))
@@ -251,9 +278,14 @@ def main(argv: list[str] | None = None) -> dict:
     data_dir.mkdir(parents=True, exist_ok=True)
     marker = data_dir / PREPARED
     prepared = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
+    if prepared and prepared.get("engine", "sqlite") != args.engine:
+        parser.error(f"{data_dir} was prepared on {prepared.get('engine', 'sqlite')}, not {args.engine}")
     if prepared and not args.incidents:
         n = prepared["incidents"]
-    pb = problembild_cmd()
+    database_url = args.database_url or (prepared or {}).get("database_url")
+    if args.engine == "postgresql" and prepared and not database_url:
+        parser.error(f"{marker} names no PostgreSQL database")
+    keep = bool(args.keep or args.data_dir)
     entry: dict = {
         "incidents": n,
         "workers": workers,
@@ -263,17 +295,56 @@ def main(argv: list[str] | None = None) -> dict:
         "client": "wrk" if wrk else "Python thread pool (wrk not installed)",
         "pages": [],
     }
+    try:
+        with bench_database(args.engine, "web", url=database_url, keep=keep) as url:
+            entry.update(engine_facts(args.engine, url))
+            serve_and_load(entry, args, data_dir, url, prepared, n, workers, seconds, wrk)
+    except Exception as exc:  # record, do not crash the whole run
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+        print(entry["error"], flush=True)
+    finally:
+        if not (args.keep or args.data_dir):
+            remove_data_dir(data_dir)
+    good = entry["pages"] and all("p95_ms" in p and p["non_2xx"] == 0 for p in entry["pages"])
+    entry["status"] = "ok" if good and len(entry["pages"]) == 2 else "failed"
+    entry["notes"] = [
+        "Client and server share the machine's CPUs, so the client's own load is in the figures.",
+        "HTTP without TLS: production settings with PROBLEMBILD_SSL_REDIRECT=0; the session cookie is sent "
+        "by hand (it is marked Secure).",
+    ]
+    if args.engine == "postgresql":
+        entry["notes"].append(
+            "The PostgreSQL server shares the machine's CPUs with gunicorn and the client as well."
+        )
+    finish("web", entry, quick=args.quick, output=args.output)
+    return entry
+
+
+def serve_and_load(
+    entry: dict,
+    args,
+    data_dir: Path,
+    url: str | None,
+    prepared: dict | None,
+    n: int,
+    workers: int,
+    seconds: int,
+    wrk: str | None,
+) -> None:
+    """Setup (unless prepared), gunicorn, log in and load both pages into ``entry``; the server is
+    stopped before returning."""
+    pb = problembild_cmd()
     server = None
     try:
-        env = bench_env(data_dir)
+        env = bench_env(data_dir, url)
         if prepared and prepared["incidents"] == n:
             setup = []
             entry["reused_data_dir"] = "prepared by bench_refresh.py: init, demo-data, refresh --full"
             need_refresh = not prepared["refresh_ok"]
         else:
-            if (data_dir / "problembild.sqlite3").exists():
+            if has_database(data_dir, url):
                 raise RuntimeError(f"{data_dir} holds a database not prepared for {n:,} incidents")
-            setup = prepare(data_dir, n, timeout=args.timeout)
+            setup = prepare(data_dir, n, timeout=args.timeout, database_url=url)
             need_refresh = all(s["ok"] for s in setup)
         if need_refresh:
             m = run_measured([*pb, "refresh"], env=env, timeout=args.timeout)
@@ -289,6 +360,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         prod = bench_env(
             data_dir,
+            url,
             DJANGO_SETTINGS_MODULE="problembild.settings.production",
             SECRET_KEY=secrets.token_urlsafe(50),
             ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -312,7 +384,7 @@ def main(argv: list[str] | None = None) -> dict:
         server = start_server(cmd, env=prod, log=data_dir / "gunicorn.log")
         wait_http(f"http://127.0.0.1:{port}/login/", timeout=120, proc=server)
         session = login(port, args.user, password)
-        panel_id = args.panel_id or pick_panel_id(data_dir / "problembild.sqlite3")
+        panel_id = args.panel_id or pick_panel_id(data_dir, url)
         for label, path in (("overview /", "/"), (f"area /areas/{panel_id}/", f"/areas/{panel_id}/")):
             page: dict = {"label": label, "path": path}
             status, size = get(port, path, session)
@@ -350,23 +422,9 @@ def main(argv: list[str] | None = None) -> dict:
                 flush=True,
             )
             entry["pages"].append(page)
-    except Exception as exc:  # record, do not crash the whole run
-        entry["error"] = f"{type(exc).__name__}: {exc}"
-        print(entry["error"], flush=True)
     finally:
         if server is not None:
             stop_server(server)
-        if not (args.keep or args.data_dir):
-            remove_data_dir(data_dir)
-    good = entry["pages"] and all("p95_ms" in p and p["non_2xx"] == 0 for p in entry["pages"])
-    entry["status"] = "ok" if good and len(entry["pages"]) == 2 else "failed"
-    entry["notes"] = [
-        "Client and server share the machine's CPUs, so the client's own load is in the figures.",
-        "HTTP without TLS: production settings with PROBLEMBILD_SSL_REDIRECT=0; the session cookie is sent "
-        "by hand (it is marked Secure).",
-    ]
-    finish("web", entry, quick=args.quick, output=args.output)
-    return entry
 
 
 if __name__ == "__main__":

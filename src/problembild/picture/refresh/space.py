@@ -247,7 +247,8 @@ def space_tasks(
 
 
 #: Niceness of the worker processes: the caller's own work, which the workers overlap,
-#: comes first on the cores, and the workers take whatever it leaves.
+#: comes first on the cores, and the workers take whatever it leaves. An increment over the
+#: caller's niceness; ``PROBLEMBILD_REFRESH_WORKER_NICE`` overrides it (benchmarks/bench_busy.py).
 WORKER_NICENESS = 10
 
 
@@ -256,7 +257,7 @@ def _start_worker() -> None:
     import os
 
     if hasattr(os, "nice"):
-        os.nice(WORKER_NICENESS)
+        os.nice(int(os.environ.get("PROBLEMBILD_REFRESH_WORKER_NICE", WORKER_NICENESS)))
     exit_with_parent()
 
 
