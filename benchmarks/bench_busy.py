@@ -44,10 +44,8 @@ import itertools
 import json
 import os
 import re
-import secrets
 import shutil
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
@@ -55,6 +53,7 @@ from typing import Any
 
 from bench_refresh import prepare
 from bench_web import get, login, pick_panel_id, run_threads
+from bench_web import start_gunicorn as start_web_server
 from run import (
     ROOT,
     SQLITE_FILE,
@@ -62,15 +61,12 @@ from run import (
     bench_env,
     engine_facts,
     finish,
-    free_port,
     make_data_dir,
     problembild_cmd,
     remove_data_dir,
     run_measured,
-    start_server,
     stop_server,
     tail,
-    wait_http,
 )
 
 TARGET_RATIO = 2.0
@@ -322,34 +318,10 @@ class Load:
 def start_gunicorn(
     data_dir: Path, workers: int, server_nice: int, group: bool = False
 ) -> tuple[Any, int, str, dict[str, str]]:
-    """gunicorn with production settings, as ``bench_web.py`` starts it; (process, port, command, env)."""
-    pb = problembild_cmd()
-    prod = bench_env(
-        data_dir,
-        None,
-        DJANGO_SETTINGS_MODULE="problembild.settings.production",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        PROBLEMBILD_SSL_REDIRECT="0",
-    )
-    static = run_measured([*pb, "manage", "collectstatic", "--noinput", "-v", "0"], env=prod)
-    if not static.ok:
-        raise RuntimeError(f"collectstatic failed: {tail(static.stderr)}")
-    port = free_port()
-    cmd = [
-        *nice_prefix(server_nice, group),
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "problembild.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-    ]
-    server = start_server(cmd, env=prod, log=data_dir / "gunicorn.log")
-    wait_http(f"http://127.0.0.1:{port}/login/", timeout=120, proc=server)
-    return server, port, " ".join(c for c in cmd if c != sys.executable), prod
+    """gunicorn as ``bench_web.py`` starts it, under the niceness asked for; (process, port, command, env)."""
+    server, port, cmd, prod = start_web_server(data_dir, None, workers, nice_prefix(server_nice, group))
+    prefix = " ".join(nice_prefix(server_nice, group))
+    return server, port, f"{prefix} {cmd}".strip(), prod
 
 
 def main(argv: list[str] | None = None) -> dict:

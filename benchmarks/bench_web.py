@@ -34,7 +34,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench_refresh import PREPARED, prepare
 from run import (
@@ -241,6 +243,38 @@ def pick_panel_id(data_dir: Path, url: str | None = None) -> int:
     return int(panel)
 
 
+def start_gunicorn(
+    data_dir: Path, url: str | None, workers: int, prefix: Sequence[str] = ()
+) -> tuple[Any, int, str, dict[str, str]]:
+    """The production server (gunicorn, production settings) on ``data_dir``; (process, port, command, env).
+
+    ``prefix`` goes before the interpreter (e.g. ``nice -n 5``); the command returned omits it
+    and the interpreter's path.
+    """
+    pb = problembild_cmd()
+    prod = bench_env(
+        data_dir,
+        url,
+        DJANGO_SETTINGS_MODULE="problembild.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PROBLEMBILD_SSL_REDIRECT="0",
+    )
+    static = run_measured([*pb, "manage", "collectstatic", "--noinput", "-v", "0"], env=prod)
+    if not static.ok:
+        raise RuntimeError(f"collectstatic failed: {tail(static.stderr)}")
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "problembild.wsgi:application"]
+    cmd += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    server = start_server([*prefix, *cmd], env=prod, log=data_dir / "gunicorn.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/login/", timeout=120, proc=server)
+    except BaseException:
+        stop_server(server)  # the caller gets no handle to stop it with
+        raise
+    return server, port, " ".join(cmd[1:]), prod
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = bench_args(__doc__)
     parser.add_argument(
@@ -358,31 +392,7 @@ def serve_and_load(
             raise RuntimeError(f"demo-users printed no password: {tail(users.stdout + users.stderr)}")
         password = found.group(1)
 
-        prod = bench_env(
-            data_dir,
-            url,
-            DJANGO_SETTINGS_MODULE="problembild.settings.production",
-            SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            PROBLEMBILD_SSL_REDIRECT="0",
-        )
-        static = run_measured([*pb, "manage", "collectstatic", "--noinput", "-v", "0"], env=prod)
-        if not static.ok:
-            raise RuntimeError(f"collectstatic failed: {tail(static.stderr)}")
-        port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "problembild.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-        ]
-        entry["server"] = " ".join(cmd[1:])
-        server = start_server(cmd, env=prod, log=data_dir / "gunicorn.log")
-        wait_http(f"http://127.0.0.1:{port}/login/", timeout=120, proc=server)
+        server, port, entry["server"], _env = start_gunicorn(data_dir, url, workers)
         session = login(port, args.user, password)
         panel_id = args.panel_id or pick_panel_id(data_dir, url)
         for label, path in (("overview /", "/"), (f"area /areas/{panel_id}/", f"/areas/{panel_id}/")):
