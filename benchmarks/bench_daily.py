@@ -292,7 +292,7 @@ def _why(e: dict[str, Any], days: list[dict[str, Any]], stages: dict[str, list[f
         f"{p['touched']} of the {p['areas']} areas, so {days[-1]['areas_recomputed']} areas get their hot spots "
         f"and forecast contest recomputed — nearly the work of `refresh --full` (the untouched areas keep "
         f"theirs, byte for byte). The space workers take {space:.0f} s of the {refresh:.0f} s (the forecast "
-        f"contest is over 90 % of it), and reading and counting the whole store takes {whole:.0f} s more, "
+        f"contest was over 90 % of it when profiled on 2026-12-02), and reading and counting the whole store takes {whole:.0f} s more, "
         "since the counts are rebuilt from all incidents on every run. A 5 s daily update needs both to become "
         "incremental: counts kept between runs and extended with the new rows, and the forecast contest "
         "(which method wins an area) rerun on its own slower schedule, with the daily run only updating the "

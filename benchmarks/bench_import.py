@@ -254,6 +254,19 @@ def database_bytes(data_dir: Path, url: str | None) -> int | None:
     return path.stat().st_size if path.exists() else None
 
 
+def timed_import(pb: list[str], cmd: list[str], env: dict, n: int) -> tuple[Measured, dict]:
+    """Run one import of ``n`` rows as a measured subprocess; (the measurement, its figures)."""
+    m = run_measured([*pb, *cmd], env=env)
+    summary = import_summary(m)
+    return m, {
+        "seconds": m.seconds,
+        "ok": m.ok,
+        "rows_per_s": n / m.seconds if m.ok else None,
+        "peak_rss_bytes": m.peak_rss_bytes,
+        **{k: summary.get(k) for k in ("added", "accepted", "assigned")},
+    }
+
+
 def write_parquet(csv: Path, path: Path) -> int:
     """The CSV's rows as a Parquet file (streamed in batches; times stay text, as in the CSV)."""
     import pyarrow.csv as pacsv
@@ -279,15 +292,9 @@ def run_parquet(csv: Path, args, pb: list[str], n: int) -> dict:
                 raise RuntimeError(f"init failed: {init.stderr[-800:]}")
             path = parquet_dir / "incidents.parquet"
             out["file_bytes"] = write_parquet(csv, path)
-            m = run_measured([*pb, "import", "incidents", str(path), "--source", "bench"], env=env)
+            m, figures = timed_import(pb, ["import", "incidents", str(path), "--source", "bench"], env, n)
+            out.update(figures)
             summary = import_summary(m)
-            out.update(
-                seconds=m.seconds,
-                ok=m.ok,
-                rows_per_s=n / m.seconds if m.ok else None,
-                peak_rss_bytes=m.peak_rss_bytes,
-                added=summary.get("added"),
-            )
             if not m.ok:
                 out["error"] = m.stderr[-1500:]
             print(
@@ -319,17 +326,9 @@ def run_import(entry: dict, args, data_dir: Path, url: str | None, pb: list[str]
     )
 
     cmd = ["import", "incidents", str(csv), "--source", "bench"]
-    first = run_measured([*pb, *cmd], env=env)
+    first, figures = timed_import(pb, cmd, env, n)
+    entry.update(figures)
     summary = import_summary(first)
-    entry.update(
-        seconds=first.seconds,
-        ok=first.ok,
-        rows_per_s=n / first.seconds if first.ok else None,
-        peak_rss_bytes=first.peak_rss_bytes,
-        added=summary.get("added"),
-        accepted=summary.get("accepted"),
-        assigned=summary.get("assigned"),
-    )
     print(f"import: {first.seconds:.1f} s, peak {first.peak_rss_bytes / 1e9:.2f} GB, {summary}", flush=True)
     if not first.ok:
         entry["status"] = "failed"
