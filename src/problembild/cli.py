@@ -787,6 +787,13 @@ def refresh(
         help="Compute the expensive parts of these areas only (panel ids, comma-separated or the option "
         "repeated); the other areas keep theirs. For schedulers that split the work.",
     ),
+    contest_days: int = typer.Option(
+        7,
+        "--contest-days",
+        min=0,
+        help="Reuse an area's forecast method contest (the backtest) for this many days after the data "
+        "end it ran on; 0: run it every time. --full always runs it.",
+    ),
 ) -> None:
     """Compute the problem picture of every area and unit into the cache."""
     setup_django()
@@ -796,7 +803,9 @@ def refresh(
     from problembild.picture.refresh.run import refresh as run
 
     try:
-        options = RefreshOptions(cell_size=cell_size, as_of=date.fromisoformat(as_of) if as_of else None)
+        options = RefreshOptions(
+            cell_size=cell_size, as_of=date.fromisoformat(as_of) if as_of else None, contest_days=contest_days
+        )
     except ValueError as exc:
         err_console.print(f"[red]Error: --as-of: {exc}[/red]")
         raise typer.Exit(2) from None

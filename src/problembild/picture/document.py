@@ -320,6 +320,16 @@ class ForecastPart(Part):
     message: str = ""
     method: str | None = None
     period_start: date | None = None
+    contest_on: date | None = Field(
+        None,
+        description="End of the history the backtest (the method contest) ran on. The contest is rerun "
+        "every `contest_days` (default 7) or with `refresh --full`; runs in between forecast with its "
+        "winner from their own data end (`period_start`).",
+    )
+    contest_key: str | None = Field(
+        None,
+        description="The settings and grid the contest ran with: a later run reuses it only with the same.",
+    )
     horizon_days: int | None = None
     coverage: float | None = None
     study: str | None = Field(

@@ -214,6 +214,38 @@ def test_new_incidents_in_one_area_recompute_that_area_and_at_most_its_neighbour
     )
 
 
+def test_the_method_contest_is_reused_for_contest_days_and_rerun_after_or_with_full(rosengard_data, tmp_path):
+    from datetime import timedelta
+
+    area, _, _ = rosengard_data
+    first = refresh(options=RefreshOptions(as_of=AS_OF, forecast_origins=2))
+    assert first.contests_run >= 1 and first.contests_reused == 0
+
+    def forecast():
+        return AreaPicture.objects.get(area=area).data["space"]["forecast"]
+
+    contest = forecast()
+    assert contest["status"] == "ok" and contest["contest_on"] == "2025-01-01"
+    # The next days: new data, a new forecast by the stored winner, no new contest.
+    _add_incidents(area, 5, tmp_path, "day")
+    later = RefreshOptions(as_of=AS_OF + timedelta(days=3), forecast_origins=2)
+    daily = refresh(options=later)
+    assert daily.contests_reused == first.contests_run and daily.contests_run == 0
+    now = forecast()
+    assert now["period_start"] == "2025-01-04" and now["contest_on"] == "2025-01-01"
+    assert (now["method"], now["backtest"]) == (contest["method"], contest["backtest"])
+    # A week after the contest, with --full, or with contest_days=0: the contest runs again.
+    week = refresh(options=RefreshOptions(as_of=AS_OF + timedelta(days=7), forecast_origins=2))
+    assert week.contests_run == first.contests_run and forecast()["contest_on"] == "2025-01-08"
+    full = refresh(options=RefreshOptions(as_of=AS_OF + timedelta(days=8), forecast_origins=2), full=True)
+    assert full.contests_run == first.contests_run and full.contests_reused == 0
+    every = RefreshOptions(as_of=AS_OF + timedelta(days=9), forecast_origins=2, contest_days=0)
+    assert refresh(options=every).contests_reused == 0
+    # Other contest settings: a new contest the next day, though the stored one is fresh.
+    other = RefreshOptions(as_of=AS_OF + timedelta(days=10), forecast_origins=3)
+    assert refresh(options=other).contests_reused == 0
+
+
 def test_a_vertex_moved_at_the_end_of_a_boundary_recomputes_that_area(rosengard_data):
     import shapely
 

@@ -102,6 +102,50 @@ def test_forecast_flags_five_percent_of_the_area_with_the_backtest_winner():
     assert not forecast.beats_baseline or forecast.p_value < 0.05
 
 
+def test_a_stored_contest_is_reused_under_its_key_and_rerun_otherwise(monkeypatch):
+    from problembild.picture.refresh import space as module
+
+    pts = planted()
+    first = area_space(SQUARE, pts, AS_OF, SETTINGS).forecast
+    assert first.contest_on.isoformat() == "2025-01-01" and first.contest_key
+    later = AS_OF + pd.Timedelta(days=3)
+
+    def no_contest(*args, **kwargs):
+        raise AssertionError("the contest ran again")
+
+    # Reused: the winner and its backtest as stored, the forecast itself from the later data end.
+    monkeypatch.setattr(module, "compare_methods", no_contest)
+    again = area_space(SQUARE, pts, later, SETTINGS, contest=first).forecast
+    contest_fields = (
+        "method",
+        "backtest",
+        "method_pai",
+        "baseline_pai",
+        "p_value",
+        "contest_on",
+        "contest_key",
+    )
+    assert all(getattr(again, f) == getattr(first, f) for f in contest_fields)
+    assert again.period_start.isoformat() == "2025-01-04" and len(again.cells) == len(first.cells)
+    monkeypatch.undo()
+    # The same forecast as a run whose own contest picks that winner: only the contest is skipped.
+    fresh = area_space(SQUARE, pts, later, SETTINGS).forecast
+    assert fresh.method == first.method and fresh.cells == again.cells
+    # Another grid, other settings or a contest that did not finish: the contest runs.
+    calls = []
+    real = module.compare_methods
+    monkeypatch.setattr(module, "compare_methods", lambda *a, **k: calls.append(1) or real(*a, **k))
+    other = SpaceSettings(**{**SETTINGS.__dict__, "forecast_origins": 3})
+    assert (
+        area_space(SQUARE, pts, later, other, contest=first).forecast.contest_on.isoformat() == "2025-01-04"
+    )
+    bigger = shapely.box(374_000, 6_160_000, 376_100, 6_162_000)
+    area_space(bigger, pts, later, SETTINGS, contest=first)
+    failed = first.model_copy(update={"status": "too_few_events"})
+    area_space(SQUARE, pts, later, SETTINGS, contest=failed)
+    assert len(calls) == 3
+
+
 def test_no_boundary_no_events_and_too_few_for_a_forecast_are_stated():
     assert area_space(None, planted(), AS_OF, SETTINGS).status == "no_boundary"
     assert area_space(None, planted(), AS_OF, SETTINGS).message == NO_BOUNDARY
@@ -131,6 +175,15 @@ def test_worker_processes_give_the_serial_result():
         parallel = jobs.result()
     assert parallel == serial
     assert set(serial) == {1, 2}
+    # The stored contests reach the workers as they reach the serial path.
+    contests = {1: serial[1].forecast}
+    later = AS_OF + pd.Timedelta(days=1)
+    with SpaceJobs(tasks, later, SETTINGS, parallel=False, contests=contests) as jobs:
+        serial = jobs.result()
+    with SpaceJobs(tasks, later, SETTINGS, parallel=True, contests=contests) as jobs:
+        parallel = jobs.result()
+    assert parallel == serial
+    assert serial[1].forecast.contest_on == AS_OF.date() and serial[2].forecast.contest_on == later.date()
 
 
 def test_the_spatial_stage_imports_no_django():

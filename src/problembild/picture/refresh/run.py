@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from problembild.areas.models import Area
 
-from ..document import PICTURE_VERSION, AreaDocument, SpacePart, plain
+from ..document import PICTURE_VERSION, AreaDocument, ForecastPart, SpacePart, plain
 from ..models import AreaPicture, RefreshRun
 from . import documents
 from .counts import Counts, count_incidents
@@ -57,12 +57,17 @@ class RefreshOptions:
     forecast_origins: int = 4
     forecast_years: int = 3
     as_of: date | None = None
+    #: Days a method contest (the forecasts' backtest) is reused for: an area whose data
+    #: changed gets a new forecast by the stored winner, and a new contest once the stored
+    #: one is this many days older than the data's end (0: on every run). Not part of the
+    #: fingerprint: it says when to redo work, not what the work is.
+    contest_days: int = 7
 
     def space_settings(self) -> SpaceSettings:
         return SpaceSettings(**{k: getattr(self, k) for k in SpaceSettings.__dataclass_fields__})
 
     def key(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "as_of"}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("as_of", "contest_days")}
         d["as_of"] = self.as_of.isoformat() if self.as_of else None
         d["version"] = PICTURE_VERSION
         d["harm_weights"] = str(settings.HARM_WEIGHTS_FILE)
@@ -84,6 +89,9 @@ class RefreshSummary:
     areas_unchanged: int = 0
     #: Panel ids of the areas whose expensive parts this run computed.
     computed: list[int] = field(default_factory=list)
+    #: Of those with a forecast: the method contests run, and those reused (``contest_days``).
+    contests_run: int = 0
+    contests_reused: int = 0
     #: The panel ids asked for (``areas``), or None: every area.
     areas: list[int] | None = None
     #: Areas outside ``areas`` whose stored expensive parts were kept (their compared parts rebuilt).
@@ -242,7 +250,8 @@ def _refresh(
         boundaries = [(a.pk, a.shape) for a in areas if a.pk in mine and a.pk not in reused]
         tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings(), order=by_x)
         del by_x
-    with SpaceJobs(tasks, as_of, options.space_settings()) as space_jobs:
+        contests = {} if full else stored_contests([pk for pk, _ in boundaries], as_of, options.contest_days)
+    with SpaceJobs(tasks, as_of, options.space_settings(), contests=contests) as space_jobs:
         del tasks
         with clock.stage("counts"):
             counts = count_incidents(data, areas, as_of)
@@ -303,6 +312,7 @@ def _refresh(
             _store(area, document, prints.get(area.pk, ""))
             tick("areas", n, len(areas))
         summary.computed = sorted(a.panel_id for a in areas if a.pk in mine and a.pk not in reused)
+        _count_contests(summary, spaces, contests)
         summary.areas_waiting.sort()
 
     summary.indicator_values = n_values
@@ -320,6 +330,45 @@ def _reusable(prints: dict[int, str], full: bool, chosen: set[int] | None) -> di
         if picture.fingerprint == prints.get(picture.area_id, "") and "trends" in picture.data:
             out[picture.area_id] = AreaDocument.model_validate(picture.data)
     return out
+
+
+def stored_contests(area_ids: Collection[int], as_of: pd.Timestamp, days: int) -> dict[int, ForecastPart]:
+    """The stored forecasts of ``area_ids`` whose method contest ran less than ``days`` before ``as_of``.
+
+    Only the forecast member of each stored document is read (a JSON path), not the
+    whole document.
+    """
+    if days <= 0 or not area_ids:
+        return {}
+    out = {}
+    rows = AreaPicture.objects.filter(area_id__in=area_ids).values_list(
+        "area_id", "data__version", "data__space__forecast"
+    )
+    for pk, version, stored in rows:
+        if version != PICTURE_VERSION or not isinstance(stored, dict):
+            continue
+        try:
+            part = ForecastPart.model_validate(stored)
+        except ValidationError:
+            continue
+        if part.contest_on is not None and 0 <= (as_of.date() - part.contest_on).days < days:
+            out[pk] = part
+    return out
+
+
+def _count_contests(
+    summary: RefreshSummary, spaces: dict[int, SpacePart], given: dict[int, ForecastPart]
+) -> None:
+    """Count the computed forecasts whose contest was run and those whose stored one was reused."""
+    for pk, space in spaces.items():
+        fc = space.forecast
+        if fc is None or fc.status != "ok":
+            continue
+        old = given.get(pk)
+        if old is not None and (fc.contest_on, fc.contest_key) == (old.contest_on, old.contest_key):
+            summary.contests_reused += 1
+        else:
+            summary.contests_run += 1
 
 
 def _store_kept(area: Area, compared: dict, area_sources, as_of: pd.Timestamp) -> bool:

@@ -8,7 +8,9 @@ its time here), so the module imports nothing that needs Django: it builds the t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +80,14 @@ def cells_geo(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[list[list[
 NO_BOUNDARY = "Området saknar gräns."
 
 
-def area_space(shape, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) -> SpacePart:
-    """Hot spots (KDE + Gi*) for the recent window and next month's forecast cells."""
+def area_space(
+    shape, pts: Points, as_of: pd.Timestamp, options: SpaceSettings, contest: ForecastPart | None = None
+) -> SpacePart:
+    """Hot spots (KDE + Gi*) for the recent window and next month's forecast cells.
+
+    ``contest``: the area's stored forecast, whose method contest :func:`forecast_cells`
+    may reuse.
+    """
     if shape is None:
         return SpacePart(status="no_boundary", message=NO_BOUNDARY)
     x0, y0, x1, y1 = shape.bounds
@@ -109,7 +117,7 @@ def area_space(shape, pts: Points, as_of: pd.Timestamp, options: SpaceSettings) 
         )
     else:
         _hot_cells(space, grid, x, y, options)
-    space.forecast = forecast_cells(grid, pts, as_of, options, study=area_cells(grid, shape))
+    space.forecast = forecast_cells(grid, pts, as_of, options, study=area_cells(grid, shape), contest=contest)
     return space
 
 
@@ -145,14 +153,43 @@ def _hot_cells(space: SpacePart, grid: Grid, x: np.ndarray, y: np.ndarray, optio
     ]
 
 
+def contest_key(grid: Grid, options: SpaceSettings, study: np.ndarray | None) -> str:
+    """What an area's method contest depends on besides the data: its settings, grid and cells.
+
+    A stored contest is reused (:func:`forecast_cells`) only under the same key.
+    """
+    parts = [
+        [float(b) for b in grid.bounds],
+        float(grid.cell_size),
+        options.forecast_origins,
+        options.forecast_years,
+        FORECAST_SEPP_EVENTS,
+        list(forecast.METHODS),
+        None if study is None else hashlib.sha256(np.packbits(study).tobytes()).hexdigest(),
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
 def forecast_cells(
-    grid: Grid, pts: Points, as_of: pd.Timestamp, options: SpaceSettings, *, study: np.ndarray | None = None
+    grid: Grid,
+    pts: Points,
+    as_of: pd.Timestamp,
+    options: SpaceSettings,
+    *,
+    study: np.ndarray | None = None,
+    contest: ForecastPart | None = None,
 ) -> ForecastPart:
     """Next 30 days' forecast cells by the method that won the backtest.
 
     ``study`` is the area's cells (a mask of the grid): the backtest scores the methods
     there, and 5 % of them are flagged, so that PAI compares with the area studied and
     not with the margin around it. Without it, the whole grid.
+
+    ``contest``: a stored forecast of this area whose backtest may be reused (the caller
+    decides whether it is recent enough). It is, when it ran under the same
+    :func:`contest_key`; then only the winner's forecast is computed, from the data up to
+    ``as_of`` — the backtest is over 90 % of the work, and a method that won a week ago
+    is no worse a choice for having four more days of data.
     """
     start = int((as_of - pd.DateOffset(years=options.forecast_years)).tz_convert("UTC").timestamp())
     end = int(as_of.tz_convert("UTC").timestamp())
@@ -168,6 +205,53 @@ def forecast_cells(
     # One history for the contest and the winner's forecast: the inner backtests (blend,
     # decayed, fitted) of the forecast at `at` mostly repeat those of the last origins.
     history = forecast.BinnedHistory(x, y, t, bounds=grid.bounds, cell_size=grid.cell_size)
+    key = contest_key(grid, options, study)
+    if contest is not None and contest.status == "ok" and contest.method and contest.contest_key == key:
+        chosen = contest.model_dump(include=_CONTEST_FIELDS)
+    else:
+        chosen = _contest(x, y, t, grid, at, horizon, options, study, history)
+        chosen.update(contest_on=as_of.date(), contest_key=key)
+    scores = forecast.forecaster(chosen["method"], history=history, sepp_events=FORECAST_SEPP_EVENTS)(
+        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon
+    )
+    inside = np.ones(scores.shape, dtype=bool) if study is None else study
+    flat = top_cells(np.where(inside, scores, -np.inf).ravel(), n_flagged(int(inside.sum()), 0.05))
+    r, c = np.unravel_index(flat, scores.shape)
+    rings = cells_geo(grid, np.asarray(r), np.asarray(c))
+    return ForecastPart.model_validate(
+        {
+            **chosen,
+            "status": "ok",
+            "message": "",
+            "period_start": as_of.date(),
+            "horizon_days": 30,
+            "coverage": 0.05,
+            "study": "grid" if study is None else "area",
+            "n_study": int(inside.sum()),
+            "cells": [
+                ForecastCell(ring=ring, score=round(float(s), 6))
+                for ring, s in zip(rings, scores[r, c], strict=True)
+            ],
+        }
+    )
+
+
+#: The members of a :class:`ForecastPart` that the method contest decides.
+_CONTEST_FIELDS = {
+    "method",
+    "backtest",
+    "method_pai",
+    "baseline_method",
+    "baseline_pai",
+    "beats_baseline",
+    "p_value",
+    "contest_on",
+    "contest_key",
+}
+
+
+def _contest(x, y, t, grid: Grid, at, horizon, options: SpaceSettings, study, history) -> dict:
+    """Backtest every method before ``at`` (``compare_methods``): the contest's members of the part."""
     table = compare_methods(
         x,
         y,
@@ -181,34 +265,15 @@ def forecast_cells(
         history=history,
         sepp_events=FORECAST_SEPP_EVENTS,
     )
-    winner = table.attrs.get("winner") or "blend"
-    scores = forecast.forecaster(winner, history=history, sepp_events=FORECAST_SEPP_EVENTS)(
-        x, y, t, bounds=grid.bounds, cell_size=grid.cell_size, at=at, horizon=horizon
-    )
-    inside = np.ones(scores.shape, dtype=bool) if study is None else study
-    flat = top_cells(np.where(inside, scores, -np.inf).ravel(), n_flagged(int(inside.sum()), 0.05))
-    r, c = np.unravel_index(flat, scores.shape)
-    rings = cells_geo(grid, np.asarray(r), np.asarray(c))
-    return ForecastPart(
-        status="ok",
-        message="",
-        method=winner,
-        period_start=as_of.date(),
-        horizon_days=30,
-        coverage=0.05,
-        study="grid" if study is None else "area",
-        n_study=int(inside.sum()),
-        backtest=[Backtest.model_validate(plain(row)) for row in table.to_dict(orient="records")],
-        method_pai=_finite(table.attrs.get("winner_pai")),
-        baseline_method=table.attrs.get("baseline_method"),
-        baseline_pai=_finite(table.attrs.get("baseline_pai")),
-        beats_baseline=table.attrs.get("beats_baseline"),
-        p_value=_finite(table.attrs.get("p_value")),
-        cells=[
-            ForecastCell(ring=ring, score=round(float(s), 6))
-            for ring, s in zip(rings, scores[r, c], strict=True)
-        ],
-    )
+    return {
+        "method": table.attrs.get("winner") or "blend",
+        "backtest": [Backtest.model_validate(plain(row)) for row in table.to_dict(orient="records")],
+        "method_pai": _finite(table.attrs.get("winner_pai")),
+        "baseline_method": table.attrs.get("baseline_method"),
+        "baseline_pai": _finite(table.attrs.get("baseline_pai")),
+        "beats_baseline": table.attrs.get("beats_baseline"),
+        "p_value": _finite(table.attrs.get("p_value")),
+    }
 
 
 def _finite(value) -> float | None:
@@ -262,8 +327,8 @@ def _start_worker() -> None:
 
 
 def _one(task: tuple) -> SpacePart:
-    shape, pts, as_of, options = task
-    return area_space(shape, pts, as_of, options)
+    shape, pts, as_of, options, contest = task
+    return area_space(shape, pts, as_of, options, contest)
 
 
 class SpaceJobs:
@@ -275,7 +340,8 @@ class SpaceJobs:
     caller goes on with other work (a refresh counts and fits trends meanwhile: that work
     comes first, the workers use the rest of the cores); otherwise they are computed
     in :meth:`result`. Use it as a context manager, or call :meth:`close`, so that the
-    workers stop if the caller fails.
+    workers stop if the caller fails. ``contests``: key -> the area's stored forecast,
+    whose method contest may be reused (:func:`forecast_cells`).
     """
 
     def __init__(
@@ -285,6 +351,7 @@ class SpaceJobs:
         options: SpaceSettings,
         *,
         parallel: bool | None = None,
+        contests: Mapping[int, ForecastPart] | None = None,
     ) -> None:
         import os
 
@@ -292,6 +359,7 @@ class SpaceJobs:
         self.total = len(self.tasks)
         self.as_of = as_of
         self.options = options
+        self.contests = dict(contests or {})
         if parallel is None:
             parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
         self._pool = None
@@ -307,7 +375,8 @@ class SpaceJobs:
             # Largest first, so that no big area is left running alone at the end.
             order = sorted(self.tasks, key=lambda task: -len(task[2].x))
             self._futures = {
-                self._pool.submit(_one, (shape, pts, as_of, options)): key for key, shape, pts in order
+                self._pool.submit(_one, (shape, pts, as_of, options, self.contests.get(key))): key
+                for key, shape, pts in order
             }
             # The pool holds each area's points until a worker takes them; keeping them
             # here as well would hold them all (hundreds of MB at 10M incidents) to the end.
@@ -319,7 +388,7 @@ class SpaceJobs:
         out: dict[int, SpacePart] = {}
         if self._pool is None:
             for n, (key, shape, pts) in enumerate(self.tasks, 1):
-                out[key] = area_space(shape, pts, self.as_of, self.options)
+                out[key] = area_space(shape, pts, self.as_of, self.options, self.contests.get(key))
                 if progress:
                     progress(n, total)
             return out
