@@ -3,11 +3,13 @@
 The expensive parts of an area (trends, unusual weeks, hour of week, hot spots and
 forecast) are computed only when its fingerprint changed; the parts that compare it
 with the other areas (key and year figures, ranks, category means, the rest of the
-municipality, need and the officer rule) are rebuilt for every area on every run.
+municipality, need and the officer rule) are rebuilt for every area on every run, for all
+areas at once (:func:`compared_parts_all`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +51,7 @@ from ..document import (
 )
 from .counts import Counts, InArea, ToDate
 from .load import IncidentArrays
-from .tables import WindowStats
+from .tables import KEYS, WindowStats
 
 # --- the expensive parts ------------------------------------------------------------------
 
@@ -170,16 +172,88 @@ def sources(data: IncidentArrays, names: list[str]) -> dict[int, Sources]:
     }
 
 
-def month_figures(changes: pd.DataFrame, residents: int | None) -> dict[str, MonthFigures]:
-    """The latest month of each indicator against the month before and a year before."""
+@dataclass
+class AreaInputs:
+    """What one area's compared parts are built from besides the tables of every area."""
+
+    area: Area
+    residents: int | None
+    category: str | None
+
+
+def compared_parts_all(
+    inputs: list[AreaInputs], counts: Counts, stats: WindowStats, synthetic_population: Collection[int]
+) -> dict[int, dict]:
+    """The members of each area's document that depend on every area (keyword arguments), by area id.
+
+    Built for all of ``inputs`` at once: one change table and one rate test of the twelve
+    months over every area's rows, and one split of each table, instead of masking the
+    whole monthly table and testing a few rows per area (seconds at ten million incidents).
+    An area's parts do not depend on which other areas are in ``inputs``.
+    """
+    ids = [i.area.pk for i in inputs]
+    residents = {i.area.pk: i.residents for i in inputs}
+    monthly = counts.monthly[counts.monthly["area_id"].isin(ids)]
+    changes = (
+        change_table(monthly, "month", keys=KEYS, dispersion=stats.dispersion) if len(monthly) else monthly
+    )
+    key_figures = _month_figures(changes, residents)
+    series = _monthly_series(changes)
+    years = _year_figures(monthly, stats.window, residents, stats.dispersion)
+    to_date = _months_to_date(counts.to_date, ids)
+    ranked = _comparisons(inputs, stats)
+    rest = _rest_of_municipality(inputs, counts, stats.window, years)
+    officers = _officer_rules(inputs)
+    # One row dict per area, not a .loc lookup per area.
+    need_rows = stats.need.to_dict("index") if isinstance(stats.need, pd.DataFrame) else {}
+    window = stats.window
+    out = {}
+    for i in inputs:
+        pk = i.area.pk
+        need = need_rows.get(pk)
+        out[pk] = {
+            "residents": i.residents,
+            "population_synthetic": pk in synthetic_population,
+            "category": i.category,
+            "key_figures": key_figures.get(pk, {}),
+            "year_figures": years.get(pk, {}),
+            "month_to_date": to_date[pk],
+            "window": Window(
+                start=pd.Timestamp(window[0]).date() if len(window) else None,
+                end=pd.Timestamp(window[-1]).date() if len(window) else None,
+            ),
+            "series": series.get(pk, {}),
+            "comparisons": ranked[pk],
+            "municipality_rest": rest[pk],
+            "need": Need.model_validate(plain(need)) if need is not None else Need(),
+            "officer_rule": officers.get(pk),
+        }
+    return out
+
+
+def compared_parts(
+    inputs: AreaInputs, counts: Counts, stats: WindowStats, synthetic_population: bool
+) -> dict:
+    """One area's compared parts (:func:`compared_parts_all` of that area alone)."""
+    pk = inputs.area.pk
+    return compared_parts_all([inputs], counts, stats, {pk} if synthetic_population else set())[pk]
+
+
+def _month_figures(
+    changes: pd.DataFrame, residents: dict[int, int | None]
+) -> dict[int, dict[str, MonthFigures]]:
+    """Per area: the latest month of each indicator against the month before and a year before."""
+    out: dict[int, dict[str, MonthFigures]] = {}
     if not len(changes):
-        return {}
-    latest = changes[changes["period_start"] == changes["period_start"].max()]
-    return {
-        str(r.indicator): MonthFigures(
+        return out
+    # Each area's own latest month (in a count table the areas share their months, but need not).
+    latest = changes[changes["period_start"] == changes.groupby("area_id")["period_start"].transform("max")]
+    for r in latest.itertuples(index=False):
+        n = residents[int(r.area_id)]
+        out.setdefault(int(r.area_id), {})[str(r.indicator)] = MonthFigures(
             period=r.period_label,
             count=int(r.count),
-            rate=(int(r.count) / residents * 1000) if residents else None,
+            rate=(int(r.count) / n * 1000) if n else None,
             previous=r.previous_count,
             previous_p=r.previous_p_value,
             previous_mark=r.previous_mark,
@@ -187,179 +261,197 @@ def month_figures(changes: pd.DataFrame, residents: int | None) -> dict[str, Mon
             last_year_p=r.last_year_p_value,
             last_year_mark=r.last_year_mark,
         )
-        for r in latest.itertuples(index=False)
-    }
+    return out
 
 
-def monthly_series(changes: pd.DataFrame) -> dict[str, MonthlySeries]:
-    """Every indicator's monthly counts, oldest first."""
-    out = {}
-    for code, rows in changes.groupby("indicator", sort=False, observed=True):
-        rows = rows.sort_values("period_start")
-        out[str(code)] = MonthlySeries(
-            months=[pd.Timestamp(s).date() for s in rows["period_start"]],
-            counts=[int(c) for c in rows["count"]],
+def _monthly_series(changes: pd.DataFrame) -> dict[int, dict[str, MonthlySeries]]:
+    """Per area: every indicator's monthly counts, oldest first (indicators in order of appearance)."""
+    out: dict[int, dict[str, MonthlySeries]] = {}
+    if not len(changes):
+        return out
+    # One sort by (area and indicator in order of first appearance, month) and one cut per series.
+    group = changes.groupby(list(KEYS), sort=False, observed=True).ngroup().to_numpy()
+    starts = changes["period_start"].to_numpy()
+    order = np.lexsort((starts.view(np.int64), group))
+    cuts = np.flatnonzero(np.diff(group[order])) + 1
+    months = pd.DatetimeIndex(starts[order]).date
+    values = changes["count"].to_numpy(dtype=np.int64)[order]
+    area = changes["area_id"].to_numpy(dtype=np.int64)[order]
+    indicator = changes["indicator"].to_numpy()[order]
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(order)], strict=True):
+        out.setdefault(int(area[lo]), {})[str(indicator[lo])] = MonthlySeries(
+            months=months[lo:hi].tolist(), counts=values[lo:hi].tolist()
         )
     return out
 
 
-def year_figures(
-    monthly: pd.DataFrame, window: list, residents: int | None, dispersion: pd.DataFrame | None = None
-) -> dict[str, YearFigures]:
-    """The last twelve months against the same twelve months a year before.
+def _year_figures(
+    monthly: pd.DataFrame, window: list, residents: dict[int, int | None], dispersion: pd.DataFrame
+) -> dict[int, dict[str, YearFigures]]:
+    """Per area: the last twelve months against the same twelve months a year before.
 
-    The test carries the indicator's dispersion from ``dispersion`` (rows of
-    ``monthly_dispersion`` for this area; exact Poisson where there is none).
+    The test carries each area and indicator's dispersion from ``dispersion`` (rows of
+    ``monthly_dispersion``; exact Poisson where there is none): one vectorised test for
+    every area and indicator. The previous twelve months count only when all are in the data.
     """
-    out: dict[str, YearFigures] = {}
+    out: dict[int, dict[str, YearFigures]] = {}
     if not len(monthly):
         return out
-    wset = set(window)
-    prev_window = {pd.Timestamp(s) - pd.DateOffset(years=1) for s in window}
-    phis = {} if dispersion is None else dispersion.set_index("indicator")[["dispersion", "dispersion_df"]]
-    rows = []  # (code, now, previous or None, phi, phi df)
-    for code, group in monthly.groupby("indicator", observed=True):
-        now_n = int(group[group["period_start"].isin(wset)]["count"].sum())
-        prev_rows = group[group["period_start"].isin(prev_window)]
-        prev_n = int(prev_rows["count"].sum()) if len(prev_rows) == len(window) else None
-        phi, phi_df = phis.loc[code] if code in getattr(phis, "index", ()) else (1.0, np.inf)
-        rows.append((str(code), now_n, prev_n, float(phi), float(phi_df)))
-    tested = [r for r in rows if r[2] is not None]
-    p_values = {}
-    if tested:  # one vectorised test for the area's indicators (as rate_test each)
-        _, now, prev, phi, phi_df = (list(c) for c in zip(*tested, strict=True))
-        table = rate_test_many(now, 1.0, prev, 1.0, dispersion=phi, dispersion_df=phi_df)
-        p_values = dict(zip((r[0] for r in tested), table["p_value"].astype(float), strict=True))
-    for code, now_n, prev_n, _, _ in rows:
-        p = p_values.get(code)
-        out[code] = YearFigures(
+    now = monthly["period_start"].isin(set(window)).to_numpy()
+    before = (
+        monthly["period_start"].isin({pd.Timestamp(s) - pd.DateOffset(years=1) for s in window}).to_numpy()
+    )
+    n = monthly["count"].to_numpy(dtype=np.int64)
+    # The key columns as they are (their dtypes set the order of the indicators, as per area).
+    frame = monthly[list(KEYS)].reset_index(drop=True)
+    frame["now"] = np.where(now, n, 0)
+    frame["previous"] = np.where(before, n, 0)
+    frame["n_previous"] = before.astype(np.int64)
+    sums = frame.groupby(list(KEYS), observed=True)[["now", "previous", "n_previous"]].sum().reset_index()
+    phis = dispersion[[*KEYS, "dispersion", "dispersion_df"]]
+    sums = sums.merge(phis, on=list(KEYS), how="left", indicator="_phi")
+    known = (sums["_phi"] == "both").to_numpy()
+    phi = np.where(known, sums["dispersion"].to_numpy(dtype=np.float64), 1.0)
+    phi_df = np.where(known, sums["dispersion_df"].to_numpy(dtype=np.float64), np.inf)
+    tested = (sums["n_previous"] == len(window)).to_numpy()
+    p_values = np.full(len(sums), np.nan)
+    if tested.any():
+        table = rate_test_many(
+            sums["now"].to_numpy()[tested],
+            1.0,
+            sums["previous"].to_numpy()[tested],
+            1.0,
+            dispersion=phi[tested],
+            dispersion_df=phi_df[tested],
+        )
+        p_values[tested] = table["p_value"].to_numpy(dtype=np.float64)
+    rows = zip(
+        sums["area_id"].tolist(),
+        sums["indicator"].tolist(),
+        sums["now"].tolist(),
+        sums["previous"].tolist(),
+        tested.tolist(),
+        p_values.tolist(),
+        strict=True,
+    )
+    for area, code, now_n, prev_n, has_previous, p in rows:
+        previous = prev_n if has_previous else None
+        p_value = p if has_previous else None
+        r = residents[area]
+        out.setdefault(area, {})[str(code)] = YearFigures(
             count=now_n,
-            rate=(now_n / residents * 1000) if residents else None,
-            previous=prev_n,
-            p_value=p,
-            mark=("↑" if now_n > prev_n else "↓")
-            if p is not None and prev_n is not None and p < 0.05
+            rate=(now_n / r * 1000) if r else None,
+            previous=previous,
+            p_value=p_value,
+            mark=("↑" if now_n > previous else "↓")
+            if p_value is not None and previous is not None and p_value < 0.05
             else "",
         )
     return out
 
 
-def comparisons(area_id: int, category: str | None, stats: WindowStats) -> dict[str, Comparison]:
-    """Rank among all areas and within the category, and the category's mean rate."""
+def _comparisons(inputs: list[AreaInputs], stats: WindowStats) -> dict[int, dict[str, Comparison]]:
+    """Per area: rank among all areas and within the category, and the category's mean rate."""
+    # One row dict per ranked area and indicator, not a .loc lookup per area and indicator.
+    ranks = {code: table.to_dict("index") for code, table in stats.ranks.items()}
+    means = stats.category_mean.to_dict()
     out = {}
-    for code in (*INDICATOR_CODES, ALL):
-        rank = Rank()
-        table = stats.ranks.get(code)
-        if table is not None and area_id in table.index:
-            rank = Rank.model_validate(plain(table.loc[area_id].to_dict()))
-        same = stats.category_mean.get((category, code)) if category else None
-        out[code] = Comparison(rank=rank, category_mean_rate=same)
+    for i in inputs:
+        parts = {}
+        for code in (*INDICATOR_CODES, ALL):
+            row = ranks.get(code, {}).get(i.area.pk)
+            rank = Rank() if row is None else Rank.model_validate(plain(row))
+            same = means.get((i.category, code)) if i.category else None
+            parts[code] = Comparison(rank=rank, category_mean_rate=same)
+        out[i.area.pk] = parts
     return out
 
 
-@dataclass
-class AreaInputs:
-    """What one area's cheap parts are built from."""
-
-    area: Area
-    monthly: pd.DataFrame
-    residents: int | None
-    category: str | None
-
-
-def rest_of_municipality(
-    inputs: AreaInputs, counts: Counts, window: list, year: dict[str, YearFigures]
-) -> RestOfMunicipality:
-    """The municipality's incidents outside the area per 1,000 residents of the rest of it."""
-    rest = {}
+def _rest_of_municipality(
+    inputs: list[AreaInputs], counts: Counts, window: list, years: dict[int, dict[str, YearFigures]]
+) -> dict[int, RestOfMunicipality]:
+    """Per area: the municipality's incidents outside it per 1,000 residents of the rest of it."""
     mc = counts.municipality.get("month")
-    muni = inputs.area.municipality
-    if mc is not None and muni is not None and muni.population and len(window):
-        rows = mc[(mc["municipality"] == muni.code) & (mc["period_start"].isin(set(window)))]
-        for code, g in rows.groupby("indicator", observed=True):
-            total = int(g["count"].sum())
-            own = year[str(code)].count if str(code) in year else 0
-            rest_pop = muni.population - (inputs.residents or 0)
-            rest[str(code)] = RestFigures(
-                count=total - own, rate=((total - own) / rest_pop * 1000) if rest_pop > 0 else None
-            )
-    return RestOfMunicipality(municipality=muni.name if muni else None, indicators=rest)
+    totals: dict[str, list[tuple[str, int]]] = {}  # municipality -> (indicator, twelve-month count)
+    if mc is not None and len(window):
+        rows = mc[mc["period_start"].isin(set(window))]
+        for (muni, code), total in (
+            rows.groupby(["municipality", "indicator"], observed=True)["count"].sum().items()
+        ):
+            totals.setdefault(muni, []).append((str(code), int(total)))
+    out = {}
+    for i in inputs:
+        muni = i.area.municipality
+        rest = {}
+        if mc is not None and muni is not None and muni.population and len(window):
+            year = years.get(i.area.pk, {})
+            rest_pop = muni.population - (i.residents or 0)
+            for code, total in totals.get(muni.code, []):
+                own = year[code].count if code in year else 0
+                rest[code] = RestFigures(
+                    count=total - own, rate=((total - own) / rest_pop * 1000) if rest_pop > 0 else None
+                )
+        out[i.area.pk] = RestOfMunicipality(municipality=muni.name if muni else None, indicators=rest)
+    return out
 
 
-def officer_rule(inputs: AreaInputs) -> OfficerRule | None:
-    """The 1-per-5,000 rule for an area of a category it applies to (None otherwise)."""
-    if not inputs.residents or inputs.category not in settings.OFFICER_RULE_CATEGORIES:
-        return None
-    pk = inputs.area.pk
+def _officer_rules(inputs: list[AreaInputs]) -> dict[int, OfficerRule]:
+    """The 1-per-5,000 rule of each area of a category it applies to (the others have none)."""
+    ruled = [i for i in inputs if i.residents and i.category in settings.OFFICER_RULE_CATEGORIES]
+    if not ruled:
+        return {}
+    ids = [i.area.pk for i in ruled]
     req = officer_requirement(
-        pd.Series({pk: inputs.residents}),
-        pd.Series({pk: np.nan}),
+        pd.Series([i.residents for i in ruled], index=ids),
+        pd.Series(np.nan, index=ids),
         residents_per_officer=settings.RESIDENTS_PER_OFFICER,
     )
-    return OfficerRule.model_validate(plain(req.iloc[0].to_dict()))
+    rows = req.to_dict("index")
+    return {pk: OfficerRule.model_validate(plain(rows[pk])) for pk in ids}
 
 
-def month_to_date(to_date: ToDate | None, area_id: int) -> MonthToDate | None:
-    """The area's month so far (None when the data end on a month's first day)."""
+def _months_to_date(to_date: ToDate | None, ids: list[int]) -> dict[int, MonthToDate | None]:
+    """Per area: its month so far (None when the data end on a month's first day)."""
     if to_date is None:
-        return None
+        return dict.fromkeys(ids)
     start, end = to_date.current
     last_day = (end - pd.Timedelta(seconds=1)).date()
 
     def window(w):
         return (None, None) if w is None else (w[0].date(), (w[1] - pd.Timedelta(seconds=1)).date())
 
-    rows = to_date.table.loc[area_id]
     previous, last_year = window(to_date.previous), window(to_date.last_year)
-    return MonthToDate(
-        month=start.strftime("%Y-%m"),
-        start=start.date(),
-        end=last_day,
-        days=(last_day - start.date()).days + 1,
-        days_in_month=int(periods.period_days([start], "month")[0]),
-        previous_start=previous[0],
-        previous_end=previous[1],
-        last_year_start=last_year[0],
-        last_year_end=last_year[1],
-        indicators={
-            code: ToDateFigures(
-                count=int(r.current),
-                previous=None if pd.isna(r.previous) else int(r.previous),
-                last_year=None if pd.isna(r.last_year) else int(r.last_year),
+    wanted = set(ids)
+    figures: dict[int, dict[str, ToDateFigures]] = {}
+    table = to_date.table
+    rows = zip(
+        table.index.tolist(),
+        table["current"].tolist(),
+        table["previous"].tolist(),
+        table["last_year"].tolist(),
+        strict=True,
+    )
+    for (area, code), current, before, year_before in rows:
+        if area in wanted:
+            figures.setdefault(area, {})[code] = ToDateFigures(
+                count=int(current),
+                previous=None if pd.isna(before) else int(before),
+                last_year=None if pd.isna(year_before) else int(year_before),
             )
-            for code, r in rows.iterrows()
-        },
-    )
-
-
-def compared_parts(
-    inputs: AreaInputs, counts: Counts, stats: WindowStats, synthetic_population: bool
-) -> dict:
-    """The members of an area's document that depend on every area (keyword arguments)."""
-    own = stats.dispersion[stats.dispersion["area_id"] == inputs.area.pk]
-    changes = (
-        change_table(inputs.monthly, "month", keys=("area_id", "indicator"), dispersion=own)
-        if len(inputs.monthly)
-        else inputs.monthly
-    )
-    year = year_figures(inputs.monthly, stats.window, inputs.residents, own)
-    need = stats.need.loc[inputs.area.pk] if inputs.area.pk in getattr(stats.need, "index", []) else None
     return {
-        "residents": inputs.residents,
-        "population_synthetic": synthetic_population,
-        "category": inputs.category,
-        "key_figures": month_figures(changes, inputs.residents),
-        "year_figures": year,
-        "month_to_date": month_to_date(counts.to_date, inputs.area.pk),
-        "window": Window(
-            start=pd.Timestamp(stats.window[0]).date() if len(stats.window) else None,
-            end=pd.Timestamp(stats.window[-1]).date() if len(stats.window) else None,
-        ),
-        "series": monthly_series(changes),
-        "comparisons": comparisons(inputs.area.pk, inputs.category, stats),
-        "municipality_rest": rest_of_municipality(inputs, counts, stats.window, year),
-        "need": Need.model_validate(plain(need.to_dict())) if need is not None else Need(),
-        "officer_rule": officer_rule(inputs),
+        pk: MonthToDate(
+            month=start.strftime("%Y-%m"),
+            start=start.date(),
+            end=last_day,
+            days=(last_day - start.date()).days + 1,
+            days_in_month=int(periods.period_days([start], "month")[0]),
+            previous_start=previous[0],
+            previous_end=previous[1],
+            last_year_start=last_year[0],
+            last_year_end=last_year[1],
+            indicators=figures[pk],
+        )
+        for pk in ids
     }
 
 
@@ -381,6 +473,7 @@ __all__ = [
     "AreaInputs",
     "area_document",
     "compared_parts",
+    "compared_parts_all",
     "hours_of_week",
     "sources",
     "trends",

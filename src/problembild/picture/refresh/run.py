@@ -413,11 +413,29 @@ def _area_parts(
 
     The areas outside ``mine`` get empty expensive parts: theirs are read when written.
     """
-    week = counts.area["week"]
+    inputs = []
+    for area in areas:
+        residents = population.get(area.pk)
+        inputs.append(
+            documents.AreaInputs(
+                area=area,
+                residents=None if residents is None or pd.isna(residents) else int(residents),
+                category=stats.category_of.get(area.pk),
+            )
+        )
+    with clock.stage("comparisons"):
+        compared = documents.compared_parts_all(inputs, counts, stats, synthetic_population)
+    monthly, week = counts.monthly, counts.area["week"]
+    monthly_of: dict[int, pd.DataFrame] = {}
+    weekly_of: dict[int, pd.DataFrame] = {}
+    if any(a.pk in mine and a.pk not in reused for a in areas):
+        with clock.stage("trends_and_time"):
+            # One split of each table by area, not a mask of the whole table per area.
+            monthly_of = dict(list(monthly.groupby("area_id", sort=False)))
+            weekly_of = dict(list(week.groupby("area_id", sort=False)))
     parts = {}
     for area in areas:
         old = reused.get(area.pk)
-        monthly = counts.monthly[counts.monthly["area_id"] == area.pk]
         if area.pk not in mine:
             expensive = {}
         elif old is not None:
@@ -426,21 +444,12 @@ def _area_parts(
         else:
             with clock.stage("trends_and_time"):
                 expensive = {
-                    "trends": documents.trends(monthly),
-                    "unusual_weeks": documents.unusual_weeks(week[week["area_id"] == area.pk]),
+                    "trends": documents.trends(monthly_of.get(area.pk, monthly.iloc[:0])),
+                    "unusual_weeks": documents.unusual_weeks(weekly_of.get(area.pk, week.iloc[:0])),
                     "hour_of_week": hours[area.pk],
                 }
             summary.areas_recomputed += 1
-        residents = population.get(area.pk)
-        inputs = documents.AreaInputs(
-            area=area,
-            monthly=monthly,
-            residents=None if residents is None or pd.isna(residents) else int(residents),
-            category=stats.category_of.get(area.pk),
-        )
-        with clock.stage("comparisons"):
-            compared = documents.compared_parts(inputs, counts, stats, area.pk in synthetic_population)
-        parts[area.pk] = (expensive, compared)
+        parts[area.pk] = (expensive, compared[area.pk])
     return parts
 
 
