@@ -619,6 +619,10 @@ def restore(directory: Path, *, force: bool = False) -> Summary:
     from django.core.cache import cache
 
     cache.clear()  # page fragments of the data that was replaced
+    # The refresh's kept incident columns describe the replaced store: an older one restored
+    # has the same store version, and its next rows would reuse the ids the kept ones cover.
+    if getattr(settings, "INCIDENT_SNAPSHOTS", None):
+        shutil.rmtree(settings.INCIDENT_SNAPSHOTS, ignore_errors=True)
     return Summary(
         action="restore",
         directory=str(directory),

@@ -18,6 +18,9 @@ from problembild.analysis.vocabulary import LOCAL_TIMEZONE
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PROBLEMBILD_DATA_DIR", "var")).resolve()
+#: Where ``refresh`` keeps the incident columns it read, to read only new rows next time
+#: (picture/refresh/snapshot.py); None: read the whole store on every run.
+INCIDENT_SNAPSHOTS: Path | None = DATA_DIR / "snapshots" / "incidents"
 
 DEBUG = False
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]

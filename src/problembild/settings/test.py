@@ -18,6 +18,10 @@ if os.environ.get("DATABASE_URL", "").startswith("postgres"):
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
+# Tests roll their database back, which a kept copy of the incident columns would not see:
+# the tests of picture/refresh/snapshot.py point it at a temporary folder of their own.
+INCIDENT_SNAPSHOTS = None
+
 # Serve static files from the apps' folders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

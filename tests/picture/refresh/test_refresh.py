@@ -167,7 +167,7 @@ def test_a_refresh_that_fails_is_marked_failed(rosengard_data, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(run, "load_incidents", broken)
+    monkeypatch.setattr(run.snapshot, "load_incidents", broken)
     with pytest.raises(RuntimeError):
         refresh(options=RefreshOptions(as_of=AS_OF))
     failed = RefreshRun.objects.latest("started_at")

@@ -39,7 +39,7 @@ _COLUMNS = ("id", "area", "indicator", "t", "x", "y", "synthetic", "source", "no
 
 @dataclass
 class IncidentArrays:
-    """Counted incidents with coordinates or an area, as parallel arrays.
+    """Counted incidents with coordinates or an area, as parallel arrays in id order.
 
     ``area`` is -1 for incidents in no area (or only approximately matched: those count
     at municipality level, not in an area's indicators); ``indicator`` indexes
@@ -109,6 +109,12 @@ def _select(epoch: str, source_values: list[str]) -> str:
     )
 
 
+def counted_filter() -> str:
+    """The SQL condition of the rows :func:`load_incidents` returns (placed, known indicator)."""
+    codes = ", ".join(sql_literal(code) for code in INDICATOR_CODES)
+    return f"indicator IN ({codes}) AND (area_match = 'exact' OR x IS NOT NULL)"
+
+
 def _sqlite_file() -> Path | None:
     """The SQLite database file when another connection sees what Django's sees."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
@@ -146,13 +152,16 @@ def release_connections(path: Path) -> int:
     return closed
 
 
-def _read_sqlite(path: Path, sql: str) -> dict[str, np.ndarray]:
-    """Run ``sql`` over id ranges on :data:`READERS` threads; return the columns as arrays."""
+def _read_sqlite(path: Path, sql: str, after: int = 0, upto: int | None = None) -> dict[str, np.ndarray]:
+    """Run ``sql`` over id ranges in ``(after, upto]`` on :data:`READERS` threads; the columns as arrays."""
     import adbc_driver_sqlite.dbapi as adbc
     import pyarrow as pa
 
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {Incident._meta.db_table}")
+        bound = "" if upto is None else f" AND id <= {int(upto)}"
+        cursor.execute(
+            f"SELECT MIN(id), MAX(id) FROM {Incident._meta.db_table} WHERE id > {int(after)}{bound}"
+        )
         lo, hi = cursor.fetchone()
     # The driver carries its own copy of SQLite. Two copies in one process do not share
     # their POSIX locks, and closing any handle on the file drops every lock the process
@@ -269,26 +278,32 @@ def _read_cursor(sql: str, params: list[str]) -> dict[str, np.ndarray]:
     return {name: data[:, i] for i, name in enumerate(_COLUMNS)}
 
 
-def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
+def load_incidents(
+    sources: list[str] | None = None, *, after: int = 0, upto: int | None = None
+) -> IncidentArrays:
     """Every incident that counts in an indicator and is placed (exact area or coordinates).
 
     ``source`` codes index ``sources`` (default: :func:`source_names`); -1 for others.
+    Only the ids in ``(after, upto]`` (``upto`` None: no upper bound), for the reads that
+    extend the columns kept from the last run (``snapshot.py``).
     """
     sources = source_names() if sources is None else sources
     path = _sqlite_file()
     uri = _postgres_uri()
     pg_epoch = "CAST(EXTRACT(EPOCH FROM occurred_at) AS BIGINT)"
+    ids = f" AND id > {int(after)}" + ("" if upto is None else f" AND id <= {int(upto)}")
     columns = None
     if path is not None:
-        columns = _read_sqlite(path, _select("unixepoch(occurred_at)", [sql_literal(s) for s in sources]))
+        sql = _select("unixepoch(occurred_at)", [sql_literal(s) for s in sources])
+        columns = _read_sqlite(path, sql, after, upto)
     elif uri is not None:
-        columns = _read_postgres(uri, _select(pg_epoch, [sql_literal(s) for s in sources]))
+        columns = _read_postgres(uri, _select(pg_epoch, [sql_literal(s) for s in sources]) + ids)
     if columns is None:
         if connection.vendor == "postgresql":
             epoch = pg_epoch
         else:
             epoch = "CAST(strftime('%%s', occurred_at) AS INTEGER)"  # %% : the query has parameters
-        columns = _read_cursor(_select(epoch, ["%s"] * len(sources)), list(sources))
+        columns = _read_cursor(_select(epoch, ["%s"] * len(sources)) + ids, list(sources))
     keep = columns["indicator"] >= 0  # indicators the vocabulary knows (a stale taxonomy is ignored)
     every = bool(keep.all())
 
@@ -301,7 +316,7 @@ def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
     no_xy = column("no_xy", np.int64) > 0
     x = np.where(no_xy, np.nan, column("x", np.float64))
     y = np.where(no_xy, np.nan, column("y", np.float64))
-    return IncidentArrays(
+    data = IncidentArrays(
         id=column("id", np.int64),
         area=column("area", np.int64),
         indicator=column("indicator", np.int8),
@@ -311,6 +326,12 @@ def load_incidents(sources: list[str] | None = None) -> IncidentArrays:
         synthetic=column("synthetic", np.int64) > 0,
         source=column("source", np.int16),
     )
+    # In id order, whatever order the database returned (PostgreSQL's is the rows' physical
+    # order, which updates change): sums of floating-point numbers over the incidents then
+    # come out the same bits on every run, and kept columns plus new rows equal a whole read.
+    if len(data) > 1 and not bool(np.all(data.id[1:] > data.id[:-1])):
+        data = data.take(np.argsort(data.id, kind="stable"))
+    return data
 
 
 def end_of_data(data: IncidentArrays, as_of: date | None) -> pd.Timestamp:

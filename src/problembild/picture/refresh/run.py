@@ -31,10 +31,10 @@ from problembild.areas.models import Area
 
 from ..document import PICTURE_VERSION, AreaDocument, ForecastPart, SpacePart, plain
 from ..models import AreaPicture, RefreshRun
-from . import documents
+from . import documents, snapshot
 from .counts import Counts, count_incidents
 from .fingerprints import fingerprints
-from .load import end_of_data, latest_population, load_incidents, source_names
+from .load import end_of_data, latest_population, source_names
 from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
 from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
 from .units import refresh_units
@@ -98,6 +98,9 @@ class RefreshSummary:
     areas_kept: int = 0
     #: Panel ids outside ``areas`` with no stored picture of this version: left for their own run.
     areas_waiting: list[int] = field(default_factory=list)
+    #: How the incidents were read: the columns kept from the last run and the new rows
+    #: (``how``: ``reused``), or the whole store (``read``, and the ``reason``).
+    loaded: dict = field(default_factory=dict)
     units: int = 0
     indicator_values: int = 0
     seconds: float = 0.0
@@ -234,14 +237,16 @@ def _refresh(
 
     with clock.stage("load"):
         names = source_names()
-        data = load_incidents(names)
-    as_of = end_of_data(data, options.as_of)
-    areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
-    population, synthetic_population = latest_population()
-    by_x = np.argsort(data.x, kind="stable")  # for the fingerprints and the space tasks alike
-    prints = fingerprints(options.key(), data, as_of, options.space_settings(), order=by_x)
-    mine = {a.pk for a in areas} if chosen is None else chosen  # the areas whose expensive parts are ours
-    reused = _reusable(prints, full, chosen)
+        data, loaded = snapshot.load(names, reuse=not full)
+    with clock.stage("prepare"):
+        as_of = end_of_data(data, options.as_of)
+        areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
+        population, synthetic_population = latest_population()
+        by_x = np.argsort(data.x, kind="stable")  # for the fingerprints and the space tasks alike
+    with clock.stage("fingerprints"):
+        prints = fingerprints(options.key(), data, as_of, options.space_settings(), order=by_x)
+        mine = {a.pk for a in areas} if chosen is None else chosen  # the areas whose expensive parts are ours
+        reused = _reusable(prints, full, chosen)
 
     # The hot spots and forecasts of the areas to recompute are the expensive part: they
     # start first, in worker processes, and are collected when everything else is done.
@@ -269,10 +274,10 @@ def _refresh(
             stats = window_stats(counts.monthly, population, current, dispersion)
             area_sources = documents.sources(data, names)
             hours = documents.hours_of_week(counts.inside, areas)
-            loaded = len(data)
+            n_loaded = len(data)
             del data
             counts.inside = None  # ten million local times are not kept to the end
-        summary = RefreshSummary(incidents=loaded, as_of=as_of.date().isoformat())
+        summary = RefreshSummary(incidents=n_loaded, as_of=as_of.date().isoformat(), loaded=loaded.__dict__)
         if chosen is not None:
             summary.areas = sorted(a.panel_id for a in areas if a.pk in chosen)
         parts = _area_parts(

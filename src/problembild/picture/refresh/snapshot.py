@@ -1,0 +1,211 @@
+"""Stage *load*, kept between runs: the incident columns of the last refresh, extended by the new rows.
+
+A daily refresh follows an import that added a few thousand rows to millions. Reading
+every row again is most of its load (about 9 s at ten million), so the columns a run read
+are kept in the data directory (``INCIDENT_SNAPSHOTS``: ``DATA_DIR/snapshots/incidents``,
+one ``.npy`` per column) with the highest id they cover, and the next run reads only the
+rows above it and keeps them as one more segment beside the others.
+
+Kept columns are used only while nothing else changed:
+
+* the :class:`~problembild.picture.models.StoreVersion` (``token``, ``version``) is as it
+  was: database triggers raise it on every ``UPDATE``, ``DELETE`` or ``TRUNCATE`` of the
+  incident table, whoever writes, and a new database (or one emptied) has a new token;
+* the indicator vocabulary is the same (the columns hold its codes);
+* the store still reaches the kept id; on PostgreSQL the rows up to it are still as many as
+  were kept (a transaction that took a lower id and committed after the read would be
+  missed otherwise; SQLite has one writer at a time, so its ids are committed in order).
+
+Anything else, or ``reuse=False`` (``refresh --full``), reads the whole store and keeps it
+anew. Concurrent runs (chunks of a fan-out) each write their own segment folder and swap
+the pointer file that lists the segments, so a reader sees one whole snapshot or none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from problembild.analysis.vocabulary import INDICATOR_CODES
+from problembild.incidents.models import Incident
+
+from ..models import StoreVersion
+from .load import IncidentArrays, counted_filter, load_incidents
+
+#: Bumped when the kept files' layout or meaning changes: older snapshots are read no more.
+FORMAT = 1
+_POINTER = "current.json"
+
+
+@dataclass
+class Loaded:
+    """How the incidents were loaded: from the kept columns plus new rows, or all read."""
+
+    kept_rows: int = 0
+    new_rows: int = 0
+    #: ``reused`` (kept columns and the rows above them), ``read`` (the whole store), and why.
+    how: str = "read"
+    reason: str = ""
+
+
+def directory() -> Path | None:
+    """Where the columns are kept (``INCIDENT_SNAPSHOTS``: ``DATA_DIR/snapshots/incidents``); None: nowhere."""
+    where = getattr(settings, "INCIDENT_SNAPSHOTS", None)
+    return None if where is None else Path(where)
+
+
+def stamp() -> tuple[str, int]:
+    """The store version (token, version); the row is created anew (new token) when missing.
+
+    Clears ``changed`` first, so that the next change of a stored incident raises the
+    version again (SQLite's triggers raise it once until then).
+    """
+    with transaction.atomic():
+        StoreVersion.objects.filter(changed=True).update(changed=False)
+        row = StoreVersion.objects.order_by("pk").values_list("token", "version").first()
+        if row is None:
+            created = StoreVersion.objects.create(token=uuid.uuid4().hex)
+            row = (created.token, created.version)
+    return str(row[0]), int(row[1])
+
+
+def load(
+    sources: list[str], *, reuse: bool = True, where: Path | None = None
+) -> tuple[IncidentArrays, Loaded]:
+    """The incidents as :func:`~.load.load_incidents` reads them; from kept columns when valid.
+
+    ``sources``: the source names the ``source`` codes index. Keeps what it returns for the
+    next run (``where``, default :func:`directory`; when that is None, reads the whole store
+    and keeps nothing): the first time all of it, later only the new rows, as one more
+    segment (up to :data:`MAX_SEGMENTS`, then all as one again).
+    """
+    where = directory() if where is None else where
+    if where is None:
+        data = load_incidents(sources)
+        return data, Loaded(new_rows=len(data), how="read", reason="not kept (INCIDENT_SNAPSHOTS)")
+    version = stamp()  # before the rows: a change after it is seen by the next run
+    upto = _max_id()
+    pointer, reason = _pointer(where, version, upto) if reuse else (None, "full")
+    old: list[IncidentArrays] = []
+    if pointer is not None:
+        try:
+            old = [_read_segment(where, segment, sources) for segment in pointer["segments"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            pointer, reason = None, "kept columns unreadable"
+    if pointer is None:
+        data = load_incidents(sources, upto=upto)
+        _keep(where, [_write_segment(where, data, sources)], version, upto)
+        return data, Loaded(new_rows=len(data), how="read", reason=reason)
+    new = load_incidents(sources, after=int(pointer["upto"]), upto=upto)
+    data = _concat([*old, new])
+    del old
+    segments = list(pointer["segments"])
+    if len(new) or int(pointer["upto"]) != upto:
+        if len(segments) >= MAX_SEGMENTS:
+            segments = [_write_segment(where, data, sources)]
+        else:
+            segments.append(_write_segment(where, new, sources))
+        _keep(where, segments, version, upto)
+    return data, Loaded(kept_rows=len(data) - len(new), new_rows=len(new), how="reused")
+
+
+#: Segments (one per run that read new rows) before they are written as one again.
+MAX_SEGMENTS = 32
+
+
+def _max_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) FROM {Incident._meta.db_table}")
+        (hi,) = cursor.fetchone()
+    return int(hi or 0)
+
+
+def _pointer(where: Path, version: tuple[str, int], upto: int) -> tuple[dict | None, str]:
+    """The kept snapshot's description when it can be extended, or None and why not."""
+    try:
+        pointer = json.loads((where / _POINTER).read_text())
+        kept_upto, rows = int(pointer["upto"]), sum(int(s["rows"]) for s in pointer["segments"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, "no kept columns"
+    if pointer.get("format") != FORMAT or pointer.get("indicators") != list(INDICATOR_CODES):
+        return None, "kept columns of another format"
+    if [pointer.get("token"), pointer.get("version")] != list(version) or upto < kept_upto:
+        return None, "stored incidents changed"
+    if connection.vendor == "postgresql" and _counted_upto(kept_upto) != rows:
+        return None, "rows committed late below the kept id"
+    return pointer, ""
+
+
+def _read_segment(where: Path, segment: dict, sources: list[str]) -> IncidentArrays:
+    folder = where / str(segment["folder"])
+    columns = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _FIELDS}
+    if any(len(c) != int(segment["rows"]) for c in columns.values()):
+        raise ValueError(f"{folder}: columns of unequal length")
+    columns["source"] = _recode(columns["source"], list(segment["sources"]), sources)
+    return IncidentArrays(**columns)
+
+
+def _counted_upto(upto: int) -> int:
+    """Rows up to ``upto`` that :func:`~.load.load_incidents` returns (the same filter)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {Incident._meta.db_table} WHERE {counted_filter()} AND id <= %s", [upto]
+        )
+        (n,) = cursor.fetchone()
+    return int(n)
+
+
+def _recode(codes: np.ndarray, old: list[str], new: list[str]) -> np.ndarray:
+    """Source codes indexing ``old`` as codes indexing ``new`` (-1 stays -1, as do names gone)."""
+    if old == new:
+        return codes
+    position = {name: i for i, name in enumerate(new)}
+    table = np.array([position.get(name, -1) for name in old] + [-1], dtype=codes.dtype)
+    return table[codes]  # -1 indexes the table's last entry, -1
+
+
+_FIELDS = tuple(IncidentArrays.__dataclass_fields__)
+
+
+def _concat(parts: list[IncidentArrays]) -> IncidentArrays:
+    parts = [p for p in parts if len(p)] or parts[:1]
+    if len(parts) == 1:
+        return parts[0]
+    return IncidentArrays(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in _FIELDS})
+
+
+def _write_segment(where: Path, data: IncidentArrays, sources: list[str]) -> dict:
+    """Write ``data``'s columns to a new folder; its entry in the pointer file."""
+    where.mkdir(parents=True, exist_ok=True)
+    folder = f"snap-{uuid.uuid4().hex}"
+    (where / folder).mkdir()
+    for name in _FIELDS:
+        np.save(where / folder / f"{name}.npy", getattr(data, name), allow_pickle=False)
+    return {"folder": folder, "rows": len(data), "sources": list(sources)}
+
+
+def _keep(where: Path, segments: list[dict], version: tuple[str, int], upto: int) -> None:
+    """Point at ``segments`` (atomically: readers see the old list or the new) and remove the rest."""
+    pointer = {
+        "format": FORMAT,
+        "token": version[0],
+        "version": version[1],
+        "upto": upto,
+        "indicators": list(INDICATOR_CODES),
+        "segments": segments,
+    }
+    staged = where / f".{segments[-1]['folder']}.json"
+    staged.write_text(json.dumps(pointer))
+    os.replace(staged, where / _POINTER)
+    keep = {s["folder"] for s in segments}
+    for other in where.glob("snap-*"):
+        if other.name not in keep:
+            shutil.rmtree(other, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""The incident columns kept between refreshes: reused only while the store grew by inserts alone."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from problembild.incidents.importers import import_incidents
+from problembild.incidents.models import Incident
+from problembild.picture.models import AreaPicture, IndicatorValue, StoreVersion
+from problembild.picture.refresh import snapshot
+from problembild.picture.refresh.load import IncidentArrays, load_incidents, source_names
+from problembild.picture.refresh.run import RefreshOptions, refresh
+
+pytestmark = pytest.mark.django_db
+
+
+def same(a: IncidentArrays, b: IncidentArrays) -> bool:
+    """Equal columns, row for row (NaN equal to NaN); the columns that differ are printed."""
+    differ = [
+        k
+        for k in IncidentArrays.__dataclass_fields__
+        if not np.array_equal(getattr(a, k), getattr(b, k), equal_nan=getattr(a, k).dtype.kind == "f")
+    ]
+    print("columns that differ:", differ, [(getattr(a, k).dtype, getattr(b, k).dtype) for k in differ])
+    return not differ
+
+
+def add(tmp_path, source: str, rows: list[tuple], tag: str = "new") -> None:
+    path = tmp_path / f"{tag}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "occurred_at", "type", "x", "y"])
+        writer.writerows(rows)
+    import_incidents(path, source=source)
+
+
+def near(area, n: int, day: str = "2024-12-30") -> list[tuple]:
+    point = area.shape.representative_point()
+    return [
+        (f"{day}-{i}", f"{day}T10:{i:02d}:00", "Misshandel", f"{point.x + i:.1f}", f"{point.y:.1f}")
+        for i in range(n)
+    ]
+
+
+def test_the_next_load_reads_only_the_new_rows_and_equals_a_whole_read(rosengard_data, tmp_path):
+    area, _, n = rosengard_data
+    where = tmp_path / "kept"
+    first, info = snapshot.load(source_names(), where=where)
+    assert info.how == "read" and info.reason == "no kept columns" and len(first) == n
+    assert same(first, load_incidents(source_names()))
+
+    add(tmp_path, "test", near(area, 7))
+    again, info = snapshot.load(source_names(), where=where)
+    assert (info.how, info.kept_rows, info.new_rows) == ("reused", n, 7)
+    assert same(again, load_incidents(source_names()))
+    # Nothing new: the kept columns alone, and nothing written.
+    kept = sorted(p.name for p in where.glob("snap-*"))
+    assert len(kept) == 2  # the first read and the new rows
+    third, info = snapshot.load(source_names(), where=where)
+    assert (info.how, info.new_rows) == ("reused", 0) and same(third, again)
+    assert sorted(p.name for p in where.glob("snap-*")) == kept
+
+
+def test_segments_are_written_as_one_again_past_the_limit(rosengard_data, tmp_path, monkeypatch):
+    area, _, _ = rosengard_data
+    monkeypatch.setattr(snapshot, "MAX_SEGMENTS", 2)
+    where = tmp_path / "kept"
+    snapshot.load(source_names(), where=where)
+    for day in ("2024-12-28", "2024-12-29", "2024-12-30"):
+        add(tmp_path, "test", near(area, 2, day), tag=day)
+        data, info = snapshot.load(source_names(), where=where)
+        assert info.how == "reused" and same(data, load_incidents(source_names()))
+    assert len(list(where.glob("snap-*"))) == 2  # written as one on the second day, one more on the third
+
+
+def test_a_new_source_recodes_the_kept_sources(rosengard_data, tmp_path):
+    area, _, _ = rosengard_data
+    where = tmp_path / "kept"
+    snapshot.load(source_names(), where=where)
+    add(tmp_path, "aaa-first-by-name", near(area, 3))  # sorts before "test": every kept code moves
+    names = source_names()
+    assert names[0] == "aaa-first-by-name"
+    data, info = snapshot.load(names, where=where)
+    assert info.how == "reused" and same(data, load_incidents(names))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: Incident.objects.filter(pk=Incident.objects.order_by("pk").first().pk).update(
+            indicator="rån"
+        ),
+        lambda: Incident.objects.filter(pk=Incident.objects.order_by("pk").first().pk).update(x=None),
+        lambda: Incident.objects.filter(pk=Incident.objects.order_by("-pk").first().pk).delete(),
+    ],
+    ids=["indicator", "coordinates", "delete"],
+)
+def test_an_update_or_delete_anywhere_makes_the_next_load_read_the_whole_store(
+    rosengard_data, tmp_path, change
+):
+    where = tmp_path / "kept"
+    snapshot.load(source_names(), where=where)
+    version = StoreVersion.objects.get().version
+    change()
+    assert StoreVersion.objects.get().version > version  # the database's trigger, not the ORM
+    data, info = snapshot.load(source_names(), where=where)
+    assert (info.how, info.reason) == ("read", "stored incidents changed")
+    assert same(data, load_incidents(source_names()))
+    # The columns read are kept again: the run after reuses them.
+    assert snapshot.load(source_names(), where=where)[1].how == "reused"
+
+
+def test_full_a_new_store_or_unreadable_columns_read_everything(rosengard_data, tmp_path):
+    where = tmp_path / "kept"
+    snapshot.load(source_names(), where=where)
+    assert snapshot.load(source_names(), where=where, reuse=False)[1].reason == "full"
+    StoreVersion.objects.all().delete()  # a database emptied and filled again: a new token
+    assert snapshot.load(source_names(), where=where)[1].reason == "stored incidents changed"
+    for kept in where.glob("snap-*/x.npy"):
+        kept.write_bytes(b"not an array")
+    data, info = snapshot.load(source_names(), where=where)
+    assert (info.how, info.reason) == ("read", "kept columns unreadable")
+    assert same(data, load_incidents(source_names()))
+
+
+def test_a_refresh_on_kept_columns_stores_what_a_whole_read_does(rosengard_data, tmp_path):
+    area, _, _ = rosengard_data
+    options = RefreshOptions(forecast_origins=2, contest_days=0)  # a reused contest would differ
+    with override_settings(INCIDENT_SNAPSHOTS=tmp_path / "kept"):
+        assert refresh(options=options).loaded["how"] == "read"
+        add(tmp_path, "test", near(area, 5))
+        summary = refresh(options=options)
+    assert summary.loaded == {
+        "kept_rows": summary.incidents - 5,
+        "new_rows": 5,
+        "how": "reused",
+        "reason": "",
+    }
+    kept_values = list(
+        IndicatorValue.objects.order_by("area_id", "indicator", "period", "period_start").values()
+    )
+    kept_pictures = {p.area_id: p.data for p in AreaPicture.objects.all()}
+    whole = refresh(options=options, full=True)  # INCIDENT_SNAPSHOTS is None in the tests: a whole read
+    assert whole.loaded["how"] == "read"
+    values = list(IndicatorValue.objects.order_by("area_id", "indicator", "period", "period_start").values())
+    assert [{k: v for k, v in r.items() if k != "id"} for r in values] == [
+        {k: v for k, v in r.items() if k != "id"} for r in kept_values
+    ]
+    assert {p.area_id: p.data for p in AreaPicture.objects.all()} == kept_pictures
