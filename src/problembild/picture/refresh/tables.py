@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from problembild.analysis import indicators, need
 from problembild.analysis.change import change_table, dispersion_table
@@ -30,6 +30,8 @@ from .counts import Counts
 
 _INT_COLUMNS = ("area_id", "count", "previous", "last_year")
 _FLOAT_COLUMNS = ("rate", "p_previous", "p_last_year", "share_of_municipality")
+#: The columns that name an IndicatorValue row (the model's unique constraint).
+_ROW_KEY = ["area_id", "indicator", "period", "period_start"]
 
 
 KEYS = ("area_id", "indicator")
@@ -91,21 +93,103 @@ def value_rows(
 
 
 def write_values(values: pd.DataFrame) -> int:
-    """Replace the IndicatorValue table in one transaction (fast path: COPY / executemany)."""
+    """Make the IndicatorValue table hold exactly the rows of ``values``, in one transaction.
+
+    A daily refresh changes few rows (the current periods and those compared with them),
+    so the stored rows are read and compared, and only those gone or changed are deleted
+    and those new or changed inserted. When nearly all rows differ (the first run), deleting
+    all and inserting all is faster. Returns the number of rows in the table.
+    """
+    cols = list(values.columns)
     with transaction.atomic():
-        IndicatorValue.objects.all().delete()
-        if values.empty:
-            return 0
-        cols = list(values.columns)
+        stored = _stored_values(cols) if len(values) else pd.DataFrame()
+        gone, new = _differences(stored, values, cols) if len(stored) else (None, np.arange(len(values)))
+        if gone is None or len(gone) > 3 * len(stored) // 4:
+            # Nearly all rows differ (the first run, an empty frame): dropping the rows at
+            # once and inserting all is faster. By id was faster up to ~80 % (214,000 rows).
+            IndicatorValue.objects.all().delete()
+            new = np.arange(len(values))
+        else:
+            _delete_ids(IndicatorValue._meta.db_table, gone)
+        if len(new):
+            _insert_values(values.iloc[new], cols)
+    return len(values)
 
-        def column(name: str) -> list:
-            cast = int if name in _INT_COLUMNS else float if name in _FLOAT_COLUMNS else None
-            if cast is None:
-                return values[name].tolist()
-            return [None if pd.isna(v) else cast(v) for v in values[name].tolist()]
 
-        converted = [column(c) for c in cols]
-        return bulk_insert(IndicatorValue._meta.db_table, cols, zip(*converted, strict=True))
+def _stored_values(cols: list[str]) -> pd.DataFrame:
+    """The stored IndicatorValue rows: ``id`` and ``cols``.
+
+    Read through Django's cursor, inside the write transaction and its lock against other
+    refreshes: ADBC (faster) reads through connections of its own, which do not see this
+    transaction, and on SQLite may not be opened during it (``load.release_connections``).
+    """
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, {', '.join(map(qn, cols))} FROM {qn(IndicatorValue._meta.db_table)}")
+        rows = cursor.fetchall()
+    return pd.DataFrame.from_records(rows, columns=["id", *cols])
+
+
+def _comparable(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """``frame``'s ``cols`` in one form for both sides: numbers as float64 with NaN for NULL
+    (exact for the counts), dates as datetime64, text as str."""
+    out = {}
+    for c in cols:
+        if c in _INT_COLUMNS or c in _FLOAT_COLUMNS:
+            out[c] = pd.to_numeric(frame[c]).to_numpy(dtype=np.float64, na_value=np.nan)
+        elif c == "period_start":
+            out[c] = pd.to_datetime(frame[c]).to_numpy()
+        else:
+            out[c] = frame[c].astype(str).to_numpy()
+    return pd.DataFrame(out)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where ``a`` equals ``b`` exactly: floats bit for bit (both NULL counts as equal)."""
+    if a.dtype != np.float64:
+        return a == b
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    return np.where(a_nan | b_nan, a_nan & b_nan, a.view(np.int64) == b.view(np.int64))
+
+
+def _differences(
+    stored: pd.DataFrame, values: pd.DataFrame, cols: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of the ``stored`` rows that are gone from ``values`` or differ, and the
+    positions in ``values`` of its rows that are new or differ."""
+    mine = _comparable(values, cols).assign(_row=np.arange(len(values)))
+    theirs = _comparable(stored, cols).assign(_id=stored["id"].to_numpy())
+    both = mine.merge(theirs, on=_ROW_KEY, how="outer", suffixes=("", "_stored"))
+    same = (both["_row"].notna() & both["_id"].notna()).to_numpy()
+    for c in cols:
+        if c not in _ROW_KEY:
+            same = same & _same(both[c].to_numpy(), both[f"{c}_stored"].to_numpy())
+    differ = both[~same]
+    return (
+        differ["_id"].dropna().to_numpy(dtype=np.int64),
+        differ["_row"].dropna().to_numpy(dtype=np.int64),
+    )
+
+
+def _delete_ids(table: str, ids: np.ndarray, batch: int = 10_000) -> None:
+    """Delete the rows of ``table`` with these ids (integer literals: no parameter limit)."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), batch):
+            listed = ", ".join(map(str, ids[start : start + batch].tolist()))
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)} WHERE id IN ({listed})")
+
+
+def _insert_values(values: pd.DataFrame, cols: list[str]) -> int:
+    """Insert ``values`` by the fast path (COPY / executemany), NULL for NaN and NA."""
+
+    def column(name: str) -> list:
+        cast = int if name in _INT_COLUMNS else float if name in _FLOAT_COLUMNS else None
+        if cast is None:
+            return values[name].tolist()
+        return [None if pd.isna(v) else cast(v) for v in values[name].tolist()]
+
+    converted = [column(c) for c in cols]
+    return bulk_insert(IndicatorValue._meta.db_table, cols, zip(*converted, strict=True))
 
 
 @dataclass
