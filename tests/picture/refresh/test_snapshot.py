@@ -134,6 +134,7 @@ def test_a_refresh_on_kept_columns_stores_what_a_whole_read_does(rosengard_data,
         assert refresh(options=options).loaded["how"] == "read"
         add(tmp_path, "test", near(area, 5))
         summary = refresh(options=options)
+    assert summary.trend_fits["reused"] > 0  # the series the new incidents left as they were
     assert summary.loaded == {
         "kept_rows": summary.incidents - 5,
         "new_rows": 5,

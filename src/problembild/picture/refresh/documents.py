@@ -9,7 +9,7 @@ areas at once (:func:`compared_parts_all`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from problembild.analysis.change import change_table
 from problembild.analysis.control import control_flags
 from problembild.analysis.officers import officer_requirement
 from problembild.analysis.ratetest import rate_test_many
-from problembild.analysis.trend import fit_trend
+from problembild.analysis.trend import TrendResult, fit_trend
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
 from problembild.areas.models import Area
 from problembild.incidents.models import AreaMatch, Incident
@@ -56,25 +56,25 @@ from .tables import KEYS, WindowStats
 # --- the expensive parts ------------------------------------------------------------------
 
 
-def trends(monthly: pd.DataFrame) -> dict[str, Trend]:
-    """Fitted trend per indicator of one area's monthly counts."""
+def trends(monthly: pd.DataFrame, fit: Callable[..., TrendResult] = fit_trend) -> dict[str, Trend]:
+    """Fitted trend per indicator of one area's monthly counts (``fit``: ``fit_trend`` or a memo of it)."""
     out = {}
     for code, rows in monthly.groupby("indicator", sort=False, observed=True):
         rows = rows.sort_values("period_start")
-        fit = fit_trend(
+        result = fit(
             rows["count"].to_numpy(dtype=float), pd.DatetimeIndex(rows["period_start"]), period="month"
         )
         out[str(code)] = Trend(
-            status=fit.status,
-            message=fit.message,
-            family=fit.family,
-            rate_ratio=fit.rate_ratio,
-            ci_low=fit.ci_low,
-            ci_high=fit.ci_high,
-            p_value=fit.p_value,
-            mark=fit.mark(),
-            fitted=plain(list(fit.trend)) if fit.ok else [],
-            seasonal=plain(list(fit.fitted)) if fit.ok else [],
+            status=result.status,
+            message=result.message,
+            family=result.family,
+            rate_ratio=result.rate_ratio,
+            ci_low=result.ci_low,
+            ci_high=result.ci_high,
+            p_value=result.p_value,
+            mark=result.mark(),
+            fitted=plain(list(result.trend)) if result.ok else [],
+            seasonal=plain(list(result.fitted)) if result.ok else [],
         )
     return out
 

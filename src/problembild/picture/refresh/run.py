@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
+from problembild.analysis.trend import TrendResult, fit_trend
 from problembild.areas.models import Area
 
 from ..document import PICTURE_VERSION, AreaDocument, ForecastPart, SpacePart, plain
@@ -34,6 +35,7 @@ from ..models import AreaPicture, RefreshRun
 from . import documents, snapshot
 from .counts import Counts, count_incidents
 from .fingerprints import fingerprints
+from .fits import FitMemo
 from .load import end_of_data, latest_population, source_names
 from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
 from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
@@ -101,6 +103,8 @@ class RefreshSummary:
     #: How the incidents were read: the columns kept from the last run and the new rows
     #: (``how``: ``reused``), or the whole store (``read``, and the ``reason``).
     loaded: dict = field(default_factory=dict)
+    #: Trend fits of areas and units: done, and answered from the last run's (same series).
+    trend_fits: dict = field(default_factory=dict)
     units: int = 0
     indicator_values: int = 0
     seconds: float = 0.0
@@ -238,6 +242,8 @@ def _refresh(
     with clock.stage("load"):
         names = source_names()
         data, loaded = snapshot.load(names, reuse=not full)
+        kept = snapshot.directory()
+        memo = FitMemo(None if kept is None else kept.parent / "trend-fits.pkl", reuse=not full)
     with clock.stage("prepare"):
         as_of = end_of_data(data, options.as_of)
         areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
@@ -291,9 +297,10 @@ def _refresh(
             reused=reused,
             summary=summary,
             clock=clock,
+            fit=memo.fit,
         )
         with clock.stage("units"), _one_writer():
-            summary.units = refresh_units(areas, counts.monthly, population, as_of)
+            summary.units = refresh_units(areas, counts.monthly, population, as_of, memo.fit)
         with clock.stage("space_wait"):
             spaces = space_jobs.result(progress=lambda n, k: tick("hot spots", n, k))
     clock.timings["space_and_forecast"] = time.perf_counter() - t_space
@@ -321,6 +328,8 @@ def _refresh(
         summary.areas_waiting.sort()
 
     summary.indicator_values = n_values
+    summary.trend_fits = {"fitted": memo.fitted, "reused": memo.hits}
+    memo.save()
     _finish(run, summary, clock, options)
     return summary
 
@@ -413,10 +422,12 @@ def _area_parts(
     reused: dict[int, AreaDocument],
     summary: RefreshSummary,
     clock: _Clock,
+    fit: Callable[..., TrendResult] = fit_trend,
 ) -> dict[int, tuple[dict, dict]]:
     """Every area's expensive parts (reused or new, but the space part) and compared parts.
 
     The areas outside ``mine`` get empty expensive parts: theirs are read when written.
+    ``fit``: how trends are fitted (``fit_trend`` or a :class:`~.fits.FitMemo`'s).
     """
     inputs = []
     for area in areas:
@@ -449,7 +460,7 @@ def _area_parts(
         else:
             with clock.stage("trends_and_time"):
                 expensive = {
-                    "trends": documents.trends(monthly_of.get(area.pk, monthly.iloc[:0])),
+                    "trends": documents.trends(monthly_of.get(area.pk, monthly.iloc[:0]), fit),
                     "unusual_weeks": documents.unusual_weeks(weekly_of.get(area.pk, week.iloc[:0])),
                     "hour_of_week": hours[area.pk],
                 }

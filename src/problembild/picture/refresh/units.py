@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from django.utils import timezone
 
-from problembild.analysis.trend import fit_trend
+from problembild.analysis.trend import TrendResult, fit_trend
 from problembild.analysis.vocabulary import ALL
 from problembild.areas.models import Area
 from problembild.core.models import OrgUnit
@@ -26,10 +28,17 @@ def unit_members(areas: list[Area]) -> dict[int, list[int]]:
     return members
 
 
-def unit_document(area_ids: list[int], monthly: pd.DataFrame, population: pd.Series, as_of) -> UnitDocument:
+def unit_document(
+    area_ids: list[int],
+    monthly: pd.DataFrame,
+    population: pd.Series,
+    as_of,
+    fit: Callable[..., TrendResult] = fit_trend,
+) -> UnitDocument:
     """Monthly counts summed over ``area_ids`` with a fitted trend per indicator.
 
     A unit of one area gets only the trend of all incidents: the area's page has the rest.
+    ``fit``: ``fit_trend`` or a memo of it (``fits.FitMemo``).
     """
     rows = monthly[monthly["area_id"].isin(area_ids)]
     summed = rows.groupby(["indicator", "period_start"], observed=True)["count"].sum().reset_index()
@@ -41,15 +50,15 @@ def unit_document(area_ids: list[int], monthly: pd.DataFrame, population: pd.Ser
             months=[pd.Timestamp(s).date() for s in g["period_start"]], counts=[int(c) for c in g["count"]]
         )
         if str(code) == ALL or len(area_ids) > 1:
-            fit = fit_trend(g["count"].to_numpy(float), pd.DatetimeIndex(g["period_start"]))
+            result = fit(g["count"].to_numpy(float), pd.DatetimeIndex(g["period_start"]))
             trends[str(code)] = UnitTrend(
-                status=fit.status,
-                rate_ratio=fit.rate_ratio,
-                ci_low=fit.ci_low,
-                ci_high=fit.ci_high,
-                p_value=fit.p_value,
-                mark=fit.mark(),
-                fitted=plain(list(fit.trend)) if fit.ok else [],
+                status=result.status,
+                rate_ratio=result.rate_ratio,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+                p_value=result.p_value,
+                mark=result.mark(),
+                fitted=plain(list(result.trend)) if result.ok else [],
             )
     residents = population.reindex(area_ids)
     return UnitDocument(
@@ -62,12 +71,18 @@ def unit_document(area_ids: list[int], monthly: pd.DataFrame, population: pd.Ser
     )
 
 
-def refresh_units(areas: list[Area], monthly: pd.DataFrame, population: pd.Series, as_of) -> int:
+def refresh_units(
+    areas: list[Area],
+    monthly: pd.DataFrame,
+    population: pd.Series,
+    as_of,
+    fit: Callable[..., TrendResult] = fit_trend,
+) -> int:
     """Write every unit's document (and drop those of units left without areas)."""
     members = unit_members(areas)
     UnitPicture.objects.exclude(unit_id__in=list(members)).delete()
     for unit_id, area_ids in members.items():
-        document = unit_document(area_ids, monthly, population, as_of)
+        document = unit_document(area_ids, monthly, population, as_of, fit)
         UnitPicture.objects.update_or_create(
             unit_id=unit_id, defaults={"computed_at": timezone.now(), "data": document.stored()}
         )

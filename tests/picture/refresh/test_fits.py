@@ -1,0 +1,66 @@
+"""Trend fits kept between refreshes: the same series is answered from the last run, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from problembild.analysis.trend import fit_trend
+from problembild.picture.refresh.fits import FitMemo
+
+STARTS = pd.date_range("2021-01-01", periods=36, freq="MS")
+
+
+def series(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(20, len(STARTS)).astype(float)
+
+
+def same(a, b) -> bool:
+    return (a.status, a.rate_ratio, a.p_value, a.mark()) == (
+        b.status,
+        b.rate_ratio,
+        b.p_value,
+        b.mark(),
+    ) and (np.array_equal(a.trend, b.trend) and np.array_equal(a.fitted, b.fitted))
+
+
+def test_the_next_run_answers_the_same_series_from_the_last_and_fits_the_others(tmp_path, monkeypatch):
+    path = tmp_path / "fits.pkl"
+    first = FitMemo(path)
+    a = first.fit(series(1), STARTS, period="month")
+    first.fit(series(2), STARTS)
+    assert first.hits == 0 and same(a, fit_trend(series(1), STARTS, period="month"))
+    first.save()
+
+    calls = []
+    from problembild.picture.refresh import fits
+
+    monkeypatch.setattr(fits, "fit_trend", lambda *args, **kw: calls.append(1) or fit_trend(*args, **kw))
+    second = FitMemo(path)
+    assert same(second.fit(series(1), STARTS, period="month"), a) and second.hits == 1 and not calls
+    second.fit(series(1), STARTS, period="month", seasonal=False)  # other options: fitted
+    second.fit(series(3), STARTS)  # another series: fitted
+    assert len(calls) == 2
+    second.save()
+    # Only the last run's fits are kept: series 2 was not asked for, and is fitted again.
+    third = FitMemo(path)
+    third.fit(series(2), STARTS)
+    assert third.hits == 0 and len(calls) == 3
+
+
+def test_full_runs_and_unreadable_files_fit_everything(tmp_path):
+    path = tmp_path / "fits.pkl"
+    memo = FitMemo(path)
+    memo.fit(series(1), STARTS)
+    memo.save()
+    full = FitMemo(path, reuse=False)
+    full.fit(series(1), STARTS)
+    assert full.hits == 0
+    path.write_bytes(b"not a pickle")
+    broken = FitMemo(path)
+    broken.fit(series(1), STARTS)
+    assert broken.hits == 0
+    off = FitMemo(None)
+    off.fit(series(1), STARTS)
+    off.save()  # nothing kept, nothing raised
+    assert off.hits == 0
