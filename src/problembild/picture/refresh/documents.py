@@ -56,6 +56,19 @@ from .tables import KEYS, WindowStats
 # --- the expensive parts ------------------------------------------------------------------
 
 
+def trend_members(result: TrendResult) -> dict:
+    """What an area's :class:`Trend` and a unit's ``UnitTrend`` show of a fitted trend."""
+    return {
+        "status": result.status,
+        "rate_ratio": result.rate_ratio,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p_value": result.p_value,
+        "mark": result.mark(),
+        "fitted": plain(list(result.trend)) if result.ok else [],
+    }
+
+
 def trends(monthly: pd.DataFrame, fit: Callable[..., TrendResult] = fit_trend) -> dict[str, Trend]:
     """Fitted trend per indicator of one area's monthly counts (``fit``: ``fit_trend`` or a memo of it)."""
     out = {}
@@ -65,15 +78,9 @@ def trends(monthly: pd.DataFrame, fit: Callable[..., TrendResult] = fit_trend) -
             rows["count"].to_numpy(dtype=float), pd.DatetimeIndex(rows["period_start"]), period="month"
         )
         out[str(code)] = Trend(
-            status=result.status,
+            **trend_members(result),
             message=result.message,
             family=result.family,
-            rate_ratio=result.rate_ratio,
-            ci_low=result.ci_low,
-            ci_high=result.ci_high,
-            p_value=result.p_value,
-            mark=result.mark(),
-            fitted=plain(list(result.trend)) if result.ok else [],
             seasonal=plain(list(result.fitted)) if result.ok else [],
         )
     return out

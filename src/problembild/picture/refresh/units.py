@@ -12,8 +12,9 @@ from problembild.analysis.vocabulary import ALL
 from problembild.areas.models import Area
 from problembild.core.models import OrgUnit
 
-from ..document import MonthlySeries, UnitDocument, UnitTrend, plain
+from ..document import MonthlySeries, UnitDocument, UnitTrend
 from ..models import UnitPicture
+from .documents import trend_members
 
 
 def unit_members(areas: list[Area]) -> dict[int, list[int]]:
@@ -51,15 +52,7 @@ def unit_document(
         )
         if str(code) == ALL or len(area_ids) > 1:
             result = fit(g["count"].to_numpy(float), pd.DatetimeIndex(g["period_start"]))
-            trends[str(code)] = UnitTrend(
-                status=result.status,
-                rate_ratio=result.rate_ratio,
-                ci_low=result.ci_low,
-                ci_high=result.ci_high,
-                p_value=result.p_value,
-                mark=result.mark(),
-                fitted=plain(list(result.trend)) if result.ok else [],
-            )
+            trends[str(code)] = UnitTrend(**trend_members(result))
     residents = population.reindex(area_ids)
     return UnitDocument(
         as_of=as_of.date(),
