@@ -10,7 +10,9 @@ nothing is written unless every row is valid, or ``skip_invalid`` is set.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,6 +52,7 @@ from .store import (
     DeferredIndexes,
     DuplicateChecker,
     area_index,
+    first_of_each,
     insert_incidents,
     table_rows,
     write_incidents,
@@ -171,7 +174,7 @@ class PreviewIds:
         repeat = np.zeros(n, dtype=bool)
         changed = np.zeros(n, dtype=bool)
         # Within the chunk the first row of an id decides (DuplicateChecker did the rest).
-        first = candidates & ~ids.reset_index(drop=True).duplicated(keep="first").to_numpy()
+        first = candidates & first_of_each(ids, keys)
         rows = np.flatnonzero(first)
         if len(rows) and len(self._keys):
             pos = np.minimum(np.searchsorted(self._keys, keys[rows]), len(self._keys) - 1)
@@ -188,11 +191,13 @@ class PreviewIds:
         """Remember rows the preview counts as new."""
         if not len(keys):
             return
-        keys = np.concatenate([self._keys, keys])
-        second = np.concatenate([self._second, self._second_keys(ids)])
-        hashes = np.concatenate([self._hashes, np.asarray(hashes, dtype=np.int64)])
+        # Merged into the sorted keys (see store.merge_pairs), not sorted again with them.
         order = np.argsort(keys, kind="stable")
-        self._keys, self._second, self._hashes = keys[order], second[order], hashes[order]
+        keys = np.asarray(keys, dtype=np.int64)[order]
+        at = np.searchsorted(self._keys, keys, side="right")
+        self._keys = np.insert(self._keys, at, keys)
+        self._second = np.insert(self._second, at, self._second_keys(ids)[order])
+        self._hashes = np.insert(self._hashes, at, np.asarray(hashes, dtype=np.int64)[order])
 
 
 def import_incidents(
@@ -259,55 +264,60 @@ def import_incidents(
         ),
     )
     with recorded_import("incidents", p, user=user, options=options) as result:
-        checker = DuplicateChecker(source)
-        previewed = PreviewIds() if preview else None
-        may_defer = (
-            not preview
-            and bulk.defers_indexes()
-            and table.estimated_rows >= DEFER_INDEXES_FROM
-            and table.estimated_rows >= table_rows() // 2
-        )
-        indexes = DeferredIndexes()
-        for part in prepared_chunks(table, preparer, parallel=parallel):
-            if rejected_rows is not None:
-                rejected_rows.add(part.errors)
-            repeat, in_file, stored = checker.check(part.ids, part.hashes, part.keys)
-            if previewed is not None:
-                # An import finds a repeated id of an earlier chunk among the rows it wrote.
-                again, changed = previewed.check(
-                    part.ids, part.hashes, part.keys, ~(repeat | in_file | stored)
-                )
-                repeat |= again
-                in_file |= changed
-            found = list(part.errors.first)
-            for mask, (message, reason) in zip((in_file, stored), duplicates, strict=True):
-                for n, i in enumerate(np.flatnonzero(mask)):
-                    line = int(part.lines[part.positions[i]])
-                    if n < MAX_ERRORS:  # the chunk's first errors are enough for the report
-                        found.append(RowError(fname, line, "id", message.format(part.ids.iat[i])))
-                    if rejected_rows is not None:
-                        rejected_rows.add_one(line, "id", reason)
-            repeated = int(in_file.sum() + stored.sum())
-            found.sort(key=lambda e: (e.line or 0, e.field))
-            errors.add_counted(
-                found, total=part.errors.total + repeated, rejected=part.errors.rejected + repeated
+        # The first chunk is prepared (and the worker process started) before the stored
+        # ids are read, so that a re-import's worker prepares while this process reads;
+        # the worker is stopped however the loop ends.
+        with contextlib.closing(prepared_chunks(table, preparer, parallel=parallel)) as parts:
+            first = next(parts, None)
+            checker = DuplicateChecker(source)
+            previewed = PreviewIds() if preview else None
+            may_defer = (
+                not preview
+                and bulk.defers_indexes()
+                and table.estimated_rows >= DEFER_INDEXES_FROM
+                and table.estimated_rows >= table_rows() // 2
             )
-            accepted += int(len(part.ids) - repeated)
-            new = ~(repeat | in_file | stored)
-            if previewed is not None:
-                previewed.add(part.ids[new], part.hashes[new], part.keys[new])
-                added += int(new.sum())
-            else:
-                if may_defer and new.sum() >= len(new) // 2 > 0:
-                    indexes.drop()
-                # Written even after an error: later chunks' duplicates are checked against them,
-                # and the transaction is rolled back in the end anyway.
-                added += insert_incidents(part.values.subset(new))
-                checker.written(part.keys[new], part.hashes[new])
-            assigned += int((part.area[new] >= 0).sum())
-            done += len(part.lines)
-            if progress:
-                progress(done, max(table.estimated_rows, done))
+            indexes = DeferredIndexes(municipalities=lookup is not None)
+            for part in itertools.chain([first] if first is not None else [], parts):
+                if rejected_rows is not None:
+                    rejected_rows.add(part.errors)
+                repeat, in_file, stored = checker.check(part.ids, part.hashes, part.keys)
+                if previewed is not None:
+                    # An import finds a repeated id of an earlier chunk among the rows it wrote.
+                    again, changed = previewed.check(
+                        part.ids, part.hashes, part.keys, ~(repeat | in_file | stored)
+                    )
+                    repeat |= again
+                    in_file |= changed
+                found = list(part.errors.first)
+                for mask, (message, reason) in zip((in_file, stored), duplicates, strict=True):
+                    for n, i in enumerate(np.flatnonzero(mask)):
+                        line = int(part.lines[part.positions[i]])
+                        if n < MAX_ERRORS:  # the chunk's first errors are enough for the report
+                            found.append(RowError(fname, line, "id", message.format(part.ids.iat[i])))
+                        if rejected_rows is not None:
+                            rejected_rows.add_one(line, "id", reason)
+                repeated = int(in_file.sum() + stored.sum())
+                found.sort(key=lambda e: (e.line or 0, e.field))
+                errors.add_counted(
+                    found, total=part.errors.total + repeated, rejected=part.errors.rejected + repeated
+                )
+                accepted += int(len(part.ids) - repeated)
+                new = ~(repeat | in_file | stored)
+                if previewed is not None:
+                    previewed.add(part.ids[new], part.hashes[new], part.keys[new])
+                    added += int(new.sum())
+                else:
+                    if may_defer and new.sum() >= len(new) // 2 > 0:
+                        indexes.drop()
+                    # Written even after an error: later chunks' duplicates are checked against them,
+                    # and the transaction is rolled back in the end anyway.
+                    added += insert_incidents(part.values.subset(new))
+                    checker.written(part.keys[new], part.hashes[new])
+                assigned += int((part.area[new] >= 0).sum())
+                done += len(part.lines)
+                if progress:
+                    progress(done, max(table.estimated_rows, done))
         without_row = [i for i, e in enumerate(errors.kept) if e.row is None]
         if without_row:
             # The rows of duplicate ids, for the report: read again (errors are rare).

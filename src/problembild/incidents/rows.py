@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from problembild.analysis.spatial import AreaIndex, inside_sweden, to_sweref
 from problembild.analysis.vocabulary import LOCAL_TIMEZONE
@@ -89,9 +91,10 @@ class Table:
         """The raw rows at ``lines`` (line numbers as reported), read again from the file."""
         found: dict[int, dict] = {}
         for chunk, numbers in self:
-            raw = chunk.drop(columns=[GEOMETRY_PROBLEM], errors="ignore")
-            for position in np.flatnonzero(np.isin(numbers, list(lines))):
-                found[int(numbers[position])] = raw.iloc[position].to_dict()
+            positions = np.flatnonzero(np.isin(numbers, list(lines)))
+            raw = as_text(chunk.drop(columns=[GEOMETRY_PROBLEM], errors="ignore").iloc[positions])
+            for i, position in enumerate(positions):
+                found[int(numbers[position])] = raw.iloc[i].to_dict()
         return found
 
     def failed(self, exc: Exception) -> ImportFailed:
@@ -150,14 +153,11 @@ class Table:
             done += len(frame)
 
     def _frames(self) -> Iterator[pd.DataFrame]:
-        import pyarrow as pa
-
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows):
-                frame = batch.to_pandas()
-                yield frame.astype({c: "string" for c in frame.columns}).fillna("").astype(object)
+                yield _parquet_frame(batch)
             return
         import pyarrow.csv as pacsv
 
@@ -185,11 +185,59 @@ class Table:
             yield _to_frame(pending)
 
 
-def _to_frame(batches: list) -> pd.DataFrame:
-    import pyarrow as pa
+#: The text columns of a chunk: Arrow-backed strings, as pyarrow's CSV reader gives them.
+_TEXT = {pa.string(): pd.StringDtype(na_value=np.nan)}
 
+
+def _to_frame(batches: list) -> pd.DataFrame:
     table = pa.Table.from_batches(batches)
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
+    return table.to_pandas(types_mapper=_TEXT.get)
+
+
+def _parquet_frame(batch: pa.RecordBatch) -> pd.DataFrame:
+    """A Parquet batch as text, every null as "" (as an empty CSV cell), but for its
+    ``float64`` columns, which stay numbers (NaN for null) until :func:`as_text`.
+
+    Text columns stay Arrow strings, and coordinates stay numbers: writing ten million
+    coordinates as text only to parse them again was most of a Parquet import's reading
+    time. A column of any other type is turned into text by pandas exactly as before (a
+    number, a time: its ``str``), one column at a time.
+    """
+    text = [
+        i
+        for i, column in enumerate(batch.columns)
+        if pa.types.is_string(column.type)
+        or pa.types.is_large_string(column.type)
+        or pa.types.is_string_view(column.type)
+    ]
+    names = batch.schema.names
+    columns: dict[str, object] = {}
+    if text:
+        frame = pa.table(
+            [pc.fill_null(batch.column(i).cast(pa.string()), "") for i in text],
+            names=[names[i] for i in text],
+        ).to_pandas(types_mapper=_TEXT.get)
+        columns.update((name, frame[name].array) for name in frame.columns)
+    for i, name in enumerate(names):
+        if pa.types.is_float64(batch.column(i).type):
+            columns[name] = batch.column(i).to_numpy(zero_copy_only=False)
+        elif i not in text:
+            # With the file's pandas metadata, so that a column keeps the type pandas wrote
+            # (a nullable integer stays an integer: "7", not "7.0"); pandas' index column
+            # becomes the frame's index.
+            alone = batch.select([i]).to_pandas()
+            values = alone.iloc[:, 0] if alone.shape[1] else alone.index.to_series()
+            columns[name] = values.astype("string").fillna("").astype(object).to_numpy()
+    return pd.DataFrame({name: columns[name] for name in names}, index=pd.RangeIndex(batch.num_rows))
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (rows of a chunk) with its number columns (a Parquet file's ``float64``)
+    as the text they were read as before: ``str`` of each number, "" for NaN."""
+    numbers = [name for name, dtype in frame.dtypes.items() if dtype == np.float64]
+    if not numbers:
+        return frame
+    return frame.assign(**{name: frame[name].astype("string").fillna("").astype(object) for name in numbers})
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -358,18 +406,47 @@ def _numbers(values: pd.Series) -> np.ndarray:
         return pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float)
 
 
-def validate_chunk(
+@dataclass
+class CheckedRows:
+    """One chunk's rows parsed into the store's fields (:func:`check_rows`), every row of
+    the chunk, valid or not; ``keys`` are the ids' :func:`id_keys`."""
+
+    external_id: pd.Series
+    occurred_at: pd.Series  # UTC, microseconds
+    raw_type: pd.Series
+    x: np.ndarray
+    y: np.ndarray
+    municipality_code: np.ndarray
+    title: pd.Series | str
+    url: pd.Series | str
+    keys: np.ndarray
+    content_hash: np.ndarray
+
+
+def check_rows(
     frame: pd.DataFrame, source: str, lookup: dict[str, str] | None
-) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
-    """Parse one chunk of renamed columns into store rows; ``bad`` maps (field, message) -> rows."""
+) -> tuple[CheckedRows, dict[tuple[str, str], np.ndarray]]:
+    """Parse one chunk of renamed columns; ``bad`` maps (field, message) -> rows."""
     n = len(frame)
     bad: dict[tuple[str, str], np.ndarray] = {}
+    # Coordinates a Parquet file holds as numbers are used as they are: the text they
+    # would be read as (``str``, "" for NaN) parses back to the same numbers.
+    numeric = [c for c in ("x", "y", "lat", "lon") if c in frame.columns and frame[c].dtype == np.float64]
+    frame = as_text(frame.drop(columns=numeric)).join(frame[numeric]) if numeric else as_text(frame)
 
     def flag(field: str, mask, message: str) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             prev = bad.get((field, message))
             bad[field, message] = mask | prev if prev is not None else mask
+
+    def coordinate(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values, empty) of a coordinate column."""
+        if name in numeric:
+            values = frame[name].to_numpy(dtype=float)
+            return values, np.isnan(values)
+        text = frame[name].astype(str).str.strip()
+        return _numbers(text), (text == "").to_numpy()
 
     # PostgreSQL cannot store a NUL character in text: the row is refused on every database,
     # so that a file imports the same everywhere.
@@ -390,10 +467,8 @@ def validate_chunk(
     has_xy = "x" in frame.columns
     if has_xy or "lat" in frame.columns:
         a, b = ("x", "y") if has_xy else ("lon", "lat")
-        sa = frame[a].astype(str).str.strip()
-        sb = frame[b].astype(str).str.strip()
-        va, vb = _numbers(sa), _numbers(sb)
-        empty = (sa == "").to_numpy() & (sb == "").to_numpy()
+        (va, empty_a), (vb, empty_b) = coordinate(a), coordinate(b)
+        empty = empty_a & empty_b
         flag(a, ~empty & ~np.isfinite(va), "not a number")
         flag(b, ~empty & ~np.isfinite(vb), "not a number")
         ok = np.isfinite(va) & np.isfinite(vb)
@@ -418,26 +493,46 @@ def validate_chunk(
     muni = np.full(n, "", dtype=object)
     if lookup is not None:
         names = frame["municipality"].astype(str).str.strip()
-        codes = names.map(lambda v: lookup.get(normalise_name(v), lookup.get(v)) if v else "")
-        flag("municipality", codes.isna().to_numpy(), "unknown municipality (give an SCB code or a name)")
-        muni = codes.fillna("").to_numpy(dtype=object)
+        # Each distinct name is looked up once (a file names a few hundred municipalities).
+        found, distinct = pd.factorize(names)
+        table = np.array(
+            [lookup.get(normalise_name(v), lookup.get(v)) if v else "" for v in distinct] + [None],
+            dtype=object,
+        )
+        codes = table[found]
+        flag("municipality", pd.isna(codes), "unknown municipality (give an SCB code or a name)")
+        muni = np.where(pd.isna(codes), "", codes).astype(object)
 
+    title = frame["title"].astype(str).str.slice(0, 300) if "title" in frame.columns else ""
+    url = frame["url"].astype(str).str.slice(0, 400) if "url" in frame.columns else ""
+    keys = id_keys(ids)
+    micros = pd.DatetimeIndex(when).as_unit("us").tz_localize(None).to_numpy()
+    hashes = _content_hashes(keys, micros, types, x, y, muni, title)
+    checked = CheckedRows(ids, when, types, x, y, muni, title, url, keys, hashes)
+    return checked, bad
+
+
+def validate_chunk(
+    frame: pd.DataFrame, source: str, lookup: dict[str, str] | None
+) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+    """Parse one chunk of renamed columns into store rows; ``bad`` maps (field, message) -> rows."""
+    rows, bad = check_rows(frame, source, lookup)
     out = pd.DataFrame(
         {
             "source": source,
-            "external_id": ids.array,
-            "occurred_at": pd.DatetimeIndex(when),
-            "raw_type": types.array,
-            "x": x,
-            "y": y,
-            "municipality_code": muni,
-            "title": frame["title"].astype(str).str.slice(0, 300).array if "title" in frame.columns else "",
+            "external_id": rows.external_id.array,
+            "occurred_at": pd.DatetimeIndex(rows.occurred_at),
+            "raw_type": rows.raw_type.array,
+            "x": rows.x,
+            "y": rows.y,
+            "municipality_code": rows.municipality_code,
+            "title": rows.title.array if isinstance(rows.title, pd.Series) else rows.title,
             "summary": "",
-            "url": frame["url"].astype(str).str.slice(0, 400).array if "url" in frame.columns else "",
+            "url": rows.url.array if isinstance(rows.url, pd.Series) else rows.url,
             "synthetic": False,
         }
     )
-    out["content_hash"] = content_hash(out)
+    out["content_hash"] = rows.content_hash
     return out, bad
 
 
@@ -490,10 +585,10 @@ def chunk_errors(
     order = np.lexsort((reasons, positions))
     positions, reasons = positions[order], reasons[order]
     rejected = int(np.logical_or.reduce([bad[key] for key in messages]).sum())
-    raw = chunk.drop(columns=[GEOMETRY_PROBLEM], errors="ignore")
+    raw = as_text(chunk.drop(columns=[GEOMETRY_PROBLEM], errors="ignore").iloc[positions[:limit]])
     first = [
-        RowError(fname, int(lines[p]), *messages[r], raw.iloc[p].to_dict())
-        for p, r in zip(positions[:limit], reasons[:limit], strict=True)
+        RowError(fname, int(lines[p]), *messages[r], raw.iloc[i].to_dict())
+        for i, (p, r) in enumerate(zip(positions[:limit], reasons[:limit], strict=True))
     ]
     return ChunkErrors(
         first=first,
@@ -552,7 +647,7 @@ class RejectedRows:
                     continue
                 # A chunk's line numbers are consecutive: a line's position is its offset.
                 positions = lines[start:end] - numbers[0]
-                rows = chunk[table.columns].iloc[positions].astype(object).fillna("")
+                rows = as_text(chunk[table.columns].iloc[positions]).astype(object).fillna("")
                 for line, reason, row in zip(
                     lines[start:end], reasons[start:end], rows.itertuples(index=False, name=None), strict=True
                 ):
@@ -607,101 +702,232 @@ def content_hash(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().view(np.int64)
 
 
+def _text_hashes(values: pd.Series | str, n: int) -> np.ndarray:
+    """pandas' hash of each text (a Series, or one text in all ``n`` rows)."""
+    if isinstance(values, str):
+        return np.full(n, pd.util.hash_array(np.array([values], dtype=object))[0], dtype=np.uint64)
+    return pd.util.hash_array(values.array)  # Arrow text: each distinct value hashed once
+
+
+def _content_hashes(
+    keys: np.ndarray,
+    micros: np.ndarray,
+    types: pd.Series,
+    x: np.ndarray,
+    y: np.ndarray,
+    municipality: np.ndarray,
+    title: pd.Series | str,
+) -> np.ndarray:
+    """:func:`content_hash` of a checked chunk without building its frame, bit for bit.
+
+    A row's hash combines its columns' hashes as ``pandas.util.hash_pandas_object`` does
+    (CPython's tuple hash); the id's column hash is its :func:`id_keys` key, which the
+    import needs anyway, so each id is hashed once instead of twice. ``micros`` are the
+    UTC times as ``datetime64[us]`` (the unit is part of the hash).
+    """
+    n = len(keys)
+    columns = [
+        keys.view(np.uint64),
+        pd.util.hash_array(micros),
+        _text_hashes(types, n),
+        pd.util.hash_array(x),
+        pd.util.hash_array(y),
+        pd.util.hash_array(municipality),
+        _text_hashes(title, n),
+        _text_hashes("", n),  # summary
+    ]
+    out = np.full(n, 0x345678, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    for i, column in enumerate(columns):
+        inverse = len(columns) - i
+        out ^= column
+        out *= mult
+        mult += np.uint64(82520 + inverse + inverse)
+    out += np.uint64(97531)
+    return out.view(np.int64)
+
+
 def id_keys(ids) -> np.ndarray:
     """64-bit keys of external ids (SipHash of the text), for membership tests in memory."""
-    return pd.util.hash_array(np.asarray(ids, dtype=object)).view(np.int64)
+    values = ids.to_numpy(dtype=object) if isinstance(ids, pd.Series) else np.asarray(ids, dtype=object)
+    # Ids are nearly all distinct: hashing each one directly gives the same keys as pandas'
+    # default (which first finds the distinct values) in a seventh of the time.
+    return pd.util.hash_array(values, categorize=False).view(np.int64)
 
 
-def _db_datetimes(values: pd.Series, vendor: str) -> list[str]:
-    """UTC datetimes in the text form the database ``vendor`` stores and compares."""
-    utc = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(utc, unit="s")
-    fraction = utc.astype(np.int64) % 1_000_000
+def _db_datetimes(values: pd.Series | np.ndarray, vendor: str) -> pa.Array:
+    """UTC datetimes in the text form the database ``vendor`` stores and compares.
+
+    ``values`` are aware datetimes, or ``datetime64[us]`` in UTC. Arrow's cast to text
+    writes "YYYY-MM-DD HH:MM:SS[.ffffff]" several times faster than NumPy's
+    ``datetime_as_string``.
+    """
+    if isinstance(values, np.ndarray):
+        utc = values.astype("datetime64[us]")
+    else:
+        utc = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+    times = pa.array(utc, type=pa.timestamp("us"))
+    text = pc.cast(pc.cast(times, pa.timestamp("s"), safe=False), pa.string())
+    fraction = utc.astype(np.int64) % 1_000_000 != 0
     if fraction.any():
         # Microseconds only where there are some, as Django writes a datetime (isoformat).
-        text = np.where(fraction != 0, np.datetime_as_string(utc, unit="us"), text)
+        text = pc.if_else(pa.array(fraction), pc.cast(times, pa.string()), text)
     if vendor == "sqlite":
         # Django's SQLite backend stores "YYYY-MM-DD HH:MM:SS[.ffffff]" and compares as text.
-        return np.strings.replace(text, "T", " ").tolist()
-    return np.strings.add(text, "+00:00").tolist()
-
-
-def _nullable(values: np.ndarray) -> list:
-    arr = np.asarray(values, dtype=float)
-    out = arr.astype(object)
-    out[np.isnan(arr)] = None
-    return out.tolist()
+        return text
+    return pc.binary_join_element_wise(text, "+00:00", "")
 
 
 @dataclass
 class IncidentRows:
-    """Database rows of incidents: the varying ``columns`` as tuples in ``rows``, and the
-    columns whose value is the same in every row as ``constants`` (written once into the
-    statement instead of bound per row: binding is a large share of SQLite's insert time)."""
+    """Database rows of incidents, column by column: the varying ``columns`` as an Arrow
+    ``table`` in the database's storage form (text, numbers, nulls), and the columns
+    whose value is the same in every row as ``constants`` (written once into the SQLite
+    statement instead of bound per row).
 
-    columns: tuple[str, ...]
+    Arrow rather than Python tuples: a worker process hands a chunk over as a few
+    buffers (pickling half a million tuples took longer than preparing them), and the
+    writer turns only the rows it writes into Python values, or none at all
+    (PostgreSQL's ``COPY`` gets CSV text Arrow writes).
+    """
+
+    table: pa.Table
     constants: dict[str, object]
-    rows: list[tuple]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.table.column_names)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.table.num_rows
 
     def subset(self, keep: np.ndarray) -> IncidentRows:
         """The rows where ``keep`` is true."""
         if keep.all():
             return self
-        rows = [r for r, k in zip(self.rows, keep, strict=True) if k]
-        return IncidentRows(self.columns, self.constants, rows)
+        return IncidentRows(self.table.filter(pa.array(keep, type=pa.bool_())), self.constants)
+
+    def python_columns(self) -> list[np.ndarray]:
+        """Each varying column as an array that gives Python values (None for null) when
+        stored into an object array, in the order of :attr:`columns`: what a database
+        driver binds. Columns without nulls stay NumPy numbers (no copy)."""
+        out = []
+        for column in self.table.columns:
+            if pa.types.is_dictionary(column.type):
+                # The distinct texts once, shared by their rows (see _few_texts).
+                parts = [
+                    chunk.dictionary.to_numpy(zero_copy_only=False)[chunk.indices.to_numpy()]
+                    for chunk in column.chunks
+                ]
+                values = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+            elif column.null_count:
+                values = column.fill_null(_FILLER[column.type]).to_numpy().astype(object)
+                values[column.is_null().to_numpy()] = None
+            else:
+                values = column.to_numpy()
+            out.append(values)
+        return out
 
 
-def incident_values(frame: pd.DataFrame, *, vendor: str, import_record_id: int | None = None) -> IncidentRows:
-    """The rows of ``frame`` in the storage form of the database ``vendor``. Needs no
-    database connection, so it can run in a worker process."""
-    n = len(frame)
+#: A placeholder for nulls while a column becomes Python values (replaced by None).
+_FILLER = {pa.float64(): 0.0, pa.int64(): 0, pa.string(): "", pa.bool_(): False}
+
+
+def _few_texts(values: pa.Array | pa.ChunkedArray, n: int) -> pa.Array | pa.ChunkedArray:
+    """``values`` dictionary-encoded when they are few distinct texts (a type, an indicator):
+    a smaller chunk to hand over, and one Python text per distinct value for the writer
+    (:meth:`IncidentRows.python_columns`) instead of one per row."""
+    encoded = pc.dictionary_encode(values)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    return encoded if sum(len(c.dictionary) for c in chunks) <= n // 2 else values
+
+
+def _same(values: pa.Array | pa.ChunkedArray) -> bool:
+    """True when every value equals the first (and there is one)."""
+    return len(values) > 0 and values.null_count == 0 and pc.all(pc.equal(values, values[0])).as_py()
+
+
+def build_rows(
+    n: int,
+    *,
+    vendor: str,
+    texts: dict[str, pa.Array | str],
+    external_id: pa.Array,
+    occurred_at: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    area: np.ndarray,
+    synthetic: np.ndarray | bool,
+    content_hash: np.ndarray,
+    import_record_id: int | None = None,
+) -> IncidentRows:
+    """:class:`IncidentRows` of ``n`` incidents from their fields.
+
+    ``texts`` holds the :data:`TEXT_COLUMNS` (Arrow text, or one text for every row; a
+    missing one is ""), ``occurred_at`` the UTC times as ``datetime64[us]``, ``area`` the
+    area ids (-1: none). Needs no database connection, so it can run in a worker process.
+    """
     if n == 0:
-        return IncidentRows(COLUMNS, {}, [])
-    area = frame["area_id"].to_numpy(dtype=np.int64)
-
-    def text(col: str):
-        return frame[col].fillna("").astype(str) if col in frame.columns else None
-
+        return IncidentRows(pa.table({}), {})
     constants: dict[str, object] = {"import_record_id": import_record_id}
-    synthetic = frame["synthetic"].to_numpy(dtype=bool)
+    synthetic = np.broadcast_to(np.asarray(synthetic, dtype=bool), (n,))
     if synthetic.all() or not synthetic.any():
         constants["synthetic"] = bool(synthetic[0])
     if (area < 0).all():
         constants["area_id"] = None
-    texts = {}
+    varying: dict[str, pa.Array] = {}
     for col in TEXT_COLUMNS:
-        values = text(col)
-        if values is None:
-            constants[col] = ""
-        elif "\x00" not in (first := values.iat[0]) and (values == first).all():
-            constants[col] = first  # the same in every row: an SQL literal (no NUL allowed)
+        values = texts.get(col, "")
+        if isinstance(values, str) and "\x00" not in values:
+            constants[col] = values
+            continue
+        if isinstance(values, str):  # a NUL cannot be in an SQL literal: bound in every row
+            values = pa.array([values] * n, type=pa.string())
+        if "\x00" not in (first := values[0].as_py()) and _same(values):
+            constants[col] = first  # the same in every row: an SQL literal
         else:
-            texts[col] = values
+            varying[col] = _few_texts(values, n)
+    fields = {
+        "external_id": lambda: external_id,
+        "occurred_at": lambda: _db_datetimes(occurred_at, vendor),
+        "x": lambda: pa.array(x, type=pa.float64(), from_pandas=True),
+        "y": lambda: pa.array(y, type=pa.float64(), from_pandas=True),
+        "area_id": lambda: pa.array(area, type=pa.int64(), mask=area < 0),
+        "synthetic": lambda: pa.array(synthetic, type=pa.bool_()),
+        "content_hash": lambda: pa.array(content_hash, type=pa.int64()),
+    }
+    names = [c for c in COLUMNS if c not in constants]
+    table = pa.table([varying[c] if c in varying else fields[c]() for c in names], names=names)
+    return IncidentRows(table, constants)
 
-    def column(name: str) -> list:
-        if name in texts:
-            return texts[name].tolist()
-        if name == "external_id":
-            return frame["external_id"].astype(str).tolist()
-        if name == "occurred_at":
-            return _db_datetimes(frame["occurred_at"], vendor)
-        if name in ("x", "y"):
-            return _nullable(frame[name].to_numpy())
-        if name == "area_id":
-            values = area.astype(object)
-            values[area < 0] = None
-            return values.tolist()
-        if name == "synthetic":
-            return synthetic.tolist()
-        if name == "content_hash":
-            return frame["content_hash"].to_numpy(dtype=np.int64).tolist()
-        raise KeyError(name)
 
-    varying = tuple(c for c in COLUMNS if c not in constants)
-    return IncidentRows(varying, constants, list(zip(*(column(c) for c in varying), strict=True)))
+def _text(values) -> pa.Array:
+    """Text values (a Series, an array) as an Arrow string array."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    return pa.array(values, type=pa.string())
+
+
+def incident_values(frame: pd.DataFrame, *, vendor: str, import_record_id: int | None = None) -> IncidentRows:
+    """The rows of ``frame`` (the store's columns) in the storage form of the database
+    ``vendor``. Needs no database connection, so it can run in a worker process."""
+    n = len(frame)
+    if n == 0:
+        return IncidentRows(pa.table({}), {})
+    when = pd.DatetimeIndex(frame["occurred_at"]).tz_convert("UTC").tz_localize(None)
+    return build_rows(
+        n,
+        vendor=vendor,
+        texts={col: _text(frame[col].fillna("").astype(str)) for col in TEXT_COLUMNS if col in frame.columns},
+        external_id=_text(frame["external_id"].astype(str)),
+        occurred_at=when.to_numpy(dtype="datetime64[us]"),
+        x=frame["x"].to_numpy(dtype=float),
+        y=frame["y"].to_numpy(dtype=float),
+        area=frame["area_id"].to_numpy(dtype=np.int64),
+        synthetic=frame["synthetic"].to_numpy(dtype=bool),
+        content_hash=frame["content_hash"].to_numpy(dtype=np.int64),
+        import_record_id=import_record_id,
+    )
 
 
 def exact_match_labels(area_ids: np.ndarray) -> np.ndarray:
@@ -745,7 +971,7 @@ class ChunkPreparer:
 
     def __call__(self, chunk: pd.DataFrame, lines: np.ndarray) -> PreparedChunk:
         frame = chunk[list(self.renamed)].rename(columns=self.renamed)
-        out, bad = validate_chunk(frame, self.source, self.lookup)
+        rows, bad = check_rows(frame, self.source, self.lookup)
         problems = problem_masks(chunk)
         if problems:
             # A feature that is not an object is that one error, not one per missing field.
@@ -754,29 +980,54 @@ class ChunkPreparer:
             )
             bad = {key: mask & ~not_feature for key, mask in bad.items()} | problems
             bad = {key: mask for key, mask in bad.items() if mask.any()}
-        valid = np.ones(len(out), dtype=bool)
+        valid = np.ones(len(frame), dtype=bool)
         for mask in bad.values():
             valid &= ~mask
         positions = np.flatnonzero(valid)
-        if not valid.all():
-            out = out.iloc[positions].reset_index(drop=True)
-        xs, ys = out["x"].to_numpy(), out["y"].to_numpy()
-        area = self.index.assign(xs, ys) if self.index is not None else np.full(len(out), -1, dtype=np.int64)
-        out = out.assign(
-            indicator=self.taxonomy.map_array(out["raw_type"]),
-            area_id=area,
-            area_match=exact_match_labels(area),
-            county_code="",
+
+        def keep(values):
+            return values if valid.all() else values[valid]
+
+        ids = keep(rows.external_id).reset_index(drop=True)
+        types = keep(rows.raw_type).reset_index(drop=True)
+        x, y = keep(rows.x), keep(rows.y)
+        n = len(ids)
+        area = self.index.assign(x, y) if self.index is not None else np.full(n, -1, dtype=np.int64)
+        area = np.asarray(area, dtype=np.int64)
+        hashes = keep(rows.content_hash)
+        micros = pd.DatetimeIndex(keep(rows.occurred_at)).tz_convert("UTC").tz_localize(None)
+        texts = {
+            "source": self.source,
+            "raw_type": _text(types),
+            "indicator": _text(self.taxonomy.map_array(types)),
+            "area_match": _text(exact_match_labels(area)),
+            "municipality_code": _text(keep(rows.municipality_code)),
+            "county_code": "",
+            "title": rows.title if isinstance(rows.title, str) else _text(keep(rows.title)),
+            "summary": "",
+            "url": rows.url if isinstance(rows.url, str) else _text(keep(rows.url)),
+        }
+        values = build_rows(
+            n,
+            vendor=self.vendor,
+            texts=texts,
+            external_id=_text(ids),
+            occurred_at=micros.to_numpy(dtype="datetime64[us]"),
+            x=x,
+            y=y,
+            area=area,
+            synthetic=False,
+            content_hash=hashes,
         )
         return PreparedChunk(
             lines=lines,
             errors=chunk_errors(self.fname, chunk, lines, bad, limit=self.error_limit),
             positions=positions,
-            ids=out["external_id"],
-            hashes=out["content_hash"].to_numpy(dtype=np.int64),
-            keys=id_keys(out["external_id"].to_numpy()),
-            area=np.asarray(area, dtype=np.int64),
-            values=incident_values(out, vendor=self.vendor),
+            ids=ids,
+            hashes=hashes,
+            keys=keep(rows.keys),
+            area=area,
+            values=values,
         )
 
 
