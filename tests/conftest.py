@@ -32,9 +32,17 @@ def _fresh_cache():
     """No test sees another test's cached pages (the test settings use a per-process cache)."""
     from django.core.cache import cache
 
-    cache.clear()
+    from problembild.core.cache import local_fragments
+    from problembild.core.shell import shells
+
+    def clear():
+        cache.clear()
+        local_fragments.clear()
+        shells.clear()
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture

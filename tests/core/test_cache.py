@@ -84,3 +84,60 @@ def test_demo_data_bumps_the_register_version():
     before = register_version()
     generate_demo_data(incidents=0, years=1, seed=1)
     assert register_version() != before
+
+
+def test_a_fragment_is_kept_in_memory_until_its_expiry(monkeypatch):
+    from problembild.core import cache as module
+
+    calls = []
+
+    def render():
+        calls.append(1)
+        return "<p>x</p>", {}
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(module.time, "time", lambda: now[0])
+    first = cached_fragment("m", {"a": 1}, render, stamp="s", timeout=60)
+    cache.clear()  # the shared copy gone: the process's own copy still answers
+    again = cached_fragment("m", {"a": 1}, render, stamp="s", timeout=60)
+    assert (first.hit, again.hit, len(calls)) == (False, True, 1)
+    now[0] += 61  # past the expiry the fragment was stored with
+    assert not cached_fragment("m", {"a": 1}, render, stamp="s", timeout=60).hit
+    assert len(calls) == 2
+
+
+def test_a_fragment_from_the_shared_cache_keeps_its_expiry_in_memory(monkeypatch):
+    from problembild.core import cache as module
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(module.time, "time", lambda: now[0])
+    cached_fragment("m", {"a": 2}, lambda: ("<p>y</p>", {}), stamp="s", timeout=60)
+    module.local_fragments.clear()  # as in another worker process
+    now[0] += 30
+    assert cached_fragment("m", {"a": 2}, lambda: ("<p>z</p>", {}), stamp="s", timeout=60).html == "<p>y</p>"
+    cache.clear()
+    now[0] += 31  # 61 s after it was rendered: gone from memory too, not kept for another 60 s
+    assert cached_fragment("m", {"a": 2}, lambda: ("<p>z</p>", {}), stamp="s", timeout=60).html == "<p>z</p>"
+
+
+def test_memory_keeps_different_keys_apart_and_stays_within_its_size():
+    from problembild.core.cache import LocalFragments
+
+    local = LocalFragments(100)
+    local.put("a", "x" * 20, {"k": "a"}, expires=float("inf"))
+    local.put("b", "y" * 20, {"k": "b"}, expires=float("inf"))
+    assert local.get("a") == ("x" * 20, {"k": "a"}) and local.get("b") == ("y" * 20, {"k": "b"})
+    for key in "cdefg":
+        local.put(key, "z" * 20, {}, expires=float("inf"))
+    assert local.get("a") is None and local.get("g") is not None  # least recently used out first
+    assert sum(len(item[1]) for item in local._items.values()) <= 100
+    local.put("huge", "h" * 60, {}, expires=float("inf"))
+    assert local.get("huge") is None  # more than a quarter of the memory: not kept
+
+
+def test_two_scopes_never_share_a_fragment_in_memory(client_for, analyst, botkyrka_chief):
+    from problembild.core.cache import local_fragments
+
+    client_for(analyst).get("/")
+    client_for(botkyrka_chief).get("/")
+    assert len(local_fragments._items) == 2

@@ -173,3 +173,40 @@ def test_data_is_never_stored_by_browsers_or_proxies(client_for, analyst, url):
 def test_the_public_municipality_map_keeps_its_own_cache_policy(client_for, analyst):
     response = client_for(analyst).get("/geo/municipalities.geojson")
     assert "max-age=3600" in response["Cache-Control"] and "no-store" not in response["Cache-Control"]
+
+
+def test_logout_ends_the_session_kept_in_the_cache(client_for, analyst):
+    """Sessions are read from a cache first (cached_db): logging out must end them there too."""
+    from django.conf import settings
+    from django.test import Client
+
+    assert settings.SESSION_ENGINE == "problembild.core.sessions"
+    client = client_for(analyst)
+    assert client.get("/").status_code == 200
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.post("/logout/")
+    stolen = Client()
+    stolen.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert stolen.get("/").status_code == 302  # to the login page
+
+
+def test_a_deactivated_user_is_out_at_once_though_the_session_is_cached(client_for, analyst):
+    client = client_for(analyst)
+    assert client.get("/").status_code == 200
+    analyst.is_active = False
+    analyst.save()
+    assert client.get("/").status_code == 302
+
+
+def test_a_session_is_read_from_the_database_when_the_cache_fails(client_for, analyst, monkeypatch):
+    from django.core.cache import cache
+
+    client = client_for(analyst)
+    assert client.get("/").status_code == 200
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    for method in ("get", "set", "add", "has_key"):
+        monkeypatch.setattr(cache, method, broken)
+    assert client.get("/").status_code == 200  # still signed in, from the database

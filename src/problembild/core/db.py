@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from django.db import connection, models
 
@@ -170,3 +171,22 @@ def copy_csv(table: str, columns: Sequence[str], chunks: Iterable[bytes]) -> Non
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for chunk in chunks:
             copy.write(chunk)
+
+
+#: :func:`model_sql`'s statements, by (name, database vendor).
+_MODEL_SQL: dict[tuple[str, str], Any] = {}
+
+
+def model_sql[T](name: str, connection, build: Callable[[Any], T]) -> T:
+    """``build(connection)``, built once per database vendor and kept under ``name``.
+
+    For the few statements of every page view written as SQL (the access-log entry, the
+    user's unit and roles, an area with its unit, the latest refresh): built from the
+    models' tables and columns once, where an ORM query is compiled again on every call
+    and costs several times the database's own work.
+    """
+    key = (name, connection.vendor)
+    found = _MODEL_SQL.get(key)
+    if found is None:
+        found = _MODEL_SQL[key] = build(connection)
+    return found

@@ -52,22 +52,31 @@ IMPORT_ROLES: Final = frozenset({ADMINISTRATOR})
 AUDIT_ROLES: Final = frozenset({AUDITOR, ADMINISTRATOR})
 
 
-def role_codes(user) -> set[str]:
-    """Return the role codes of ``user`` (superusers count as administrators)."""
+def _roles(user) -> frozenset[str]:
+    """The user's role codes, read once per user object (with the unit: ``scoping.load_access``)."""
     if not getattr(user, "is_authenticated", False):
-        return set()
+        return frozenset()
     cached = getattr(user, "_problembild_roles", None)
     if cached is None:
-        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if not hasattr(user, "_problembild_groups"):
+            from .scoping import load_access  # the unit comes along in the same query
+
+            load_access(user)
+        codes = {name for name in user._problembild_groups if name in ROLES}
         if user.is_superuser:
-            cached.add(ADMINISTRATOR)
-        user._problembild_roles = cached
-    return set(cached)
+            codes.add(ADMINISTRATOR)
+        cached = user._problembild_roles = frozenset(codes)
+    return cached
+
+
+def role_codes(user) -> set[str]:
+    """Return the role codes of ``user`` (superusers count as administrators)."""
+    return set(_roles(user))
 
 
 def has_role(user, roles) -> bool:
     """True when ``user`` holds any of ``roles``."""
-    return bool(role_codes(user) & set(roles))
+    return not _roles(user).isdisjoint(roles)
 
 
 #: Roles that manage units: they edit their units' staffing and capacity (within their scope).

@@ -7,11 +7,54 @@ lokalpolisområde lies at or below the user's own org unit. Superusers see every
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Q
 
+from .db import model_sql
 from .models import OrgUnit, Profile
+
+
+def _access_sql(connection) -> str:
+    """One row per group of the user (none: one row of NULLs), each with the user's unit columns."""
+    q = connection.ops.quote_name
+    user_meta = get_user_model()._meta
+    through = get_user_model().groups.through._meta
+    unit_cols = ", ".join(f"o.{q(f.column)}" for f in OrgUnit._meta.concrete_fields)
+    return (
+        f"SELECT {unit_cols}, g.{q(Group._meta.get_field('name').column)} "
+        f"FROM {q(user_meta.db_table)} u "
+        f"LEFT JOIN {q(Profile._meta.db_table)} p "
+        f"ON p.{q(Profile._meta.get_field('user').column)} = u.{q(user_meta.pk.column)} "
+        f"LEFT JOIN {q(OrgUnit._meta.db_table)} o "
+        f"ON o.{q(OrgUnit._meta.pk.column)} = p.{q(Profile._meta.get_field('org_unit').column)} "
+        f"LEFT JOIN {q(through.db_table)} ug "
+        f"ON ug.{q(through.get_field(user_meta.model_name).column)} = u.{q(user_meta.pk.column)} "
+        f"LEFT JOIN {q(Group._meta.db_table)} g "
+        f"ON g.{q(Group._meta.pk.column)} = ug.{q(through.get_field('group').column)} "
+        f"WHERE u.{q(user_meta.pk.column)} = %s"
+    )
+
+
+def load_access(user) -> None:
+    """Read the org unit and the group names of ``user`` in one query and keep them on the user object.
+
+    Every page needs both (scope, menu, access log): one query instead of three (profile,
+    unit, groups), read once per request since the request's user object carries them.
+    """
+    db = router.db_for_read(Profile)
+    connection = connections[db]
+    fields = [f.attname for f in OrgUnit._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(model_sql("user access", connection, _access_sql), [user.pk])
+        rows = cursor.fetchall()
+    unit_row = rows[0][: len(fields)] if rows else None
+    user._problembild_unit = (
+        OrgUnit.from_db(db, fields, unit_row) if unit_row and unit_row[0] is not None else None
+    )
+    user._problembild_groups = frozenset(row[-1] for row in rows if row[-1] is not None)
 
 
 def unit_for(user) -> OrgUnit | None:
@@ -19,10 +62,7 @@ def unit_for(user) -> OrgUnit | None:
     if not getattr(user, "is_authenticated", False):
         return None
     if not hasattr(user, "_problembild_unit"):
-        try:
-            user._problembild_unit = user.profile.org_unit
-        except Profile.DoesNotExist:
-            user._problembild_unit = None
+        load_access(user)
     return user._problembild_unit
 
 
@@ -71,12 +111,17 @@ def visible_units(user):
     return OrgUnit.objects.filter(Q(path=unit.path) | Q(path__startswith=unit.path + "/"))
 
 
+def unit_visible(user, unit: OrgUnit) -> bool:
+    """``unit`` lies within the user's scope: :func:`unit_q`'s rule for one unit already read."""
+    if sees_everything(user):
+        return True
+    own = unit_for(user)
+    return own is not None and own.contains(unit)
+
+
 def require_unit_visible(user, unit: OrgUnit) -> None:
     """Raise ``PermissionDenied`` unless ``unit`` lies within the user's scope."""
-    if sees_everything(user):
-        return
-    own = unit_for(user)
-    if own is None or not own.contains(unit):
+    if not unit_visible(user, unit):
         raise PermissionDenied("This unit is outside your organisational scope.")
 
 

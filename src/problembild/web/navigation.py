@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +65,19 @@ MENU: tuple[MenuItem, ...] = (
 )
 
 
+#: The entries' URLs by (URL name, script prefix, URL configuration): reversed once per process,
+#: not on every page (the menu is drawn on every page, and ``reverse`` is the costly part of it).
+_URLS: dict[tuple[str, str, str], str] = {}
+
+
+def _url(name: str) -> str:
+    key = (name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    url = _URLS.get(key)
+    if url is None:
+        url = _URLS[key] = reverse(name)
+    return url
+
+
 def menu(request) -> list[dict]:
     """The entries ``request.user`` may use, with their URLs and which one is the current page."""
     user = getattr(request, "user", None)
@@ -71,8 +85,14 @@ def menu(request) -> list[dict]:
         return []
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match else ""
-    return [
-        {"label": item.label, "url": reverse(item.url_name), "current": item.is_current(current)}
+    # Once per request and page: the shell's cache key and the template both ask for it.
+    found = getattr(request, "_problembild_menu", None)
+    if found is not None and found[0] == (user.pk, current):
+        return found[1]
+    entries = [
+        {"label": item.label, "url": _url(item.url_name), "current": item.is_current(current)}
         for item in MENU
         if (import_string(item.visible) if isinstance(item.visible, str) else item.visible)(user)
     ]
+    request._problembild_menu = ((user.pk, current), entries)
+    return entries

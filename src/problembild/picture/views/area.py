@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db import connections, router
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -14,7 +14,8 @@ from problembild.areas.models import Area
 from problembild.core.access import log_request
 from problembild.core.cache import cached_fragment, data_stamp
 from problembild.core.exports import export_reason, export_table
-from problembild.core.models import AccessLogEntry
+from problembild.core.models import AccessLogEntry, OrgUnit
+from problembild.core.shell import render_page
 from problembild.incidents.choices import indicator_choices
 from problembild.incidents.models import AreaMatch, Incident
 
@@ -109,6 +110,26 @@ def _area_context(request, panel_id: int, *, area: Area | None = None) -> dict:
     }
 
 
+def named_events(area: Area) -> dict:
+    """How many police events name ``area`` and the newest one's id: they change without a refresh.
+
+    Read on every view of the area page (its cache key), so by one prepared statement (on the
+    partial index of approximate matches) instead of an ORM aggregate compiled every time.
+    """
+    connection = connections[router.db_for_read(Incident)]
+    q = connection.ops.quote_name
+    meta = Incident._meta
+    pk, match = q(meta.pk.column), q(meta.get_field("area_match").column)
+    sql = (
+        f"SELECT COUNT({pk}), MAX({pk}) FROM {q(meta.db_table)} "
+        f"WHERE {q(meta.get_field('area').column)} = %s AND {match} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [area.pk, AreaMatch.APPROXIMATE.value])
+        n, last = cursor.fetchone()
+    return {"n": n, "last": last}
+
+
 def area_detail(request, panel_id: int):
     """One area's local problem picture, read from the cache.
 
@@ -119,9 +140,7 @@ def area_detail(request, panel_id: int):
     """
     stamp = data_stamp()  # before any read of the data the fragment shows
     area = Area.objects.get_for_user(request.user, panel_id=panel_id)
-    named = Incident.objects.filter(area=area, area_match=AreaMatch.APPROXIMATE).aggregate(
-        n=Count("id"), last=Max("id")
-    )
+    named = named_events(area)
 
     def render_body():
         context = _area_context(request, panel_id, area=area)
@@ -136,19 +155,28 @@ def area_detail(request, panel_id: int):
             hours=[f"{h:02d}" for h in range(24)],
             tile_url=settings.TILE_URL,
         )
-        return render_to_string("picture/_area_body.html", context), {}
+        # The breadcrumbs' units change only with the register (in the stamp), so they are read
+        # once with the body; which of them is a link depends on who asks (below, per request).
+        units = [*area.org_unit.ancestors(), area.org_unit]
+        crumb_units = [(u.code, u.name, u.path, u.kind) for u in units if u.kind != u.Kind.NATION]
+        return render_to_string("picture/_area_body.html", context), {"units": crumb_units}
 
     parts = {"area": area.pk, "named": named, "tiles": settings.TILE_URL}
     body = cached_fragment("area", parts, render_body, stamp=stamp)
     log_request(request, AccessLogEntry.Action.VIEW, obj=area)
-    # The breadcrumbs depend on who asks (a link only to units the user may open), so they
-    # are rendered here, per request, and not in the cached body.
-    units = [*area.org_unit.ancestors(), area.org_unit]
-    units = [u for u in units if u.kind != u.Kind.NATION]
-    return render(
+    units = [
+        OrgUnit(code=code, name=name, path=path, kind=kind) for code, name, path, kind in body.meta["units"]
+    ]
+    links = crumbs(request.user, units)
+    # What the page around the body shows of the view's: the area's name and id, the crumbs.
+    key = ("area", area.pk, area.panel_id, area.name, tuple((u.code, u.name, linked) for u, linked in links))
+    return render_page(
         request,
         "picture/area.html",
-        {"area": area, "area_body": body.html, "crumbs": crumbs(request.user, units)},
+        {"area": area, "crumbs": links},
+        body_name="area_body",
+        body=body.html,
+        key=key,
     )
 
 

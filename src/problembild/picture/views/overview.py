@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -16,6 +15,7 @@ from problembild.core.cache import cached_fragment, data_stamp
 from problembild.core.exports import export_table
 from problembild.core.models import AccessLogEntry
 from problembild.core.scoping import scope_key
+from problembild.core.shell import render_page
 from problembild.incidents.choices import indicator_label
 
 from ..filtersets import OverviewFilterSet, period_label
@@ -102,8 +102,16 @@ def overview(request):
         object_type="areas.area",
         object_repr=f"overview ({body.meta['areas']} areas)",
     )
-    return render(
-        request, "picture/overview.html", {"overview_body": body.html, "ignored": body.meta["ignored"]}
+    ignored = body.meta["ignored"]
+    # The page around the body shows nothing of the view's but the body (the user's unit comes
+    # with the shell's own key): the shell is kept per user and path (core/shell.py).
+    return render_page(
+        request,
+        "picture/overview.html",
+        {"ignored": ignored},
+        body_name="overview_body",
+        body=body.html,
+        key=("overview", tuple(ignored)),
     )
 
 
