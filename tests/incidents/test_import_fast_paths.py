@@ -396,11 +396,19 @@ def test_first_row_of_each_id_by_text_whatever_the_keys(colliding):
     assert first_of_each(ids.iloc[[0, 1, 3, 5]], keys[[0, 1, 3, 5]]).all()
 
 
-def test_duplicate_checker_across_many_chunks_matches_a_dictionary():
+@pytest.mark.parametrize("lookup", ["read", "direct", "direct_then_read"])
+def test_duplicate_checker_across_many_chunks_matches_a_dictionary(lookup, monkeypatch):
     """Rows written are kept in sorted runs that merge as they grow; repeats and reused
-    ids across any number of chunks are found as a dictionary of every id finds them."""
+    ids across any number of chunks are found as a dictionary of every id finds them,
+    whether the stored ids are read first, looked up in the database chunk by chunk (a
+    small import), or looked up until more rows than expected came and then read."""
+    from problembild.incidents import store
+
+    if lookup == "direct_then_read":
+        monkeypatch.setattr(store, "DIRECT_LOOKUP_ROWS", 200)
     rng = np.random.default_rng(11)
-    checker = DuplicateChecker("runs")
+    checker = DuplicateChecker("runs", expected_rows=None if lookup == "read" else 10)
+    assert checker.direct == (lookup != "read")
     seen: dict[str, int] = {}
     when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     for size in (5, 1, 40, 7, 300, 2, 90, 90, 90, 33):
@@ -426,6 +434,29 @@ def test_duplicate_checker_across_many_chunks_matches_a_dictionary():
         )
         checker.written(id_keys(ids)[new], hashes[new])
         seen.update(zip(ids[new], hashes[new].tolist(), strict=True))
+    assert checker.direct == (lookup == "direct")
+
+
+@pytest.mark.parametrize("expected_rows", [None, 5])
+def test_a_small_import_looks_its_ids_up_and_finds_what_reading_them_finds(expected_rows):
+    """Against stored rows: the same repeats and reused ids whether the stored ids are
+    read or the chunk's ids looked up (exactly by text, so a near-miss id is new)."""
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    Incident.objects.bulk_create(
+        Incident(source="s", external_id=f"e{i}", occurred_at=when, raw_type="Rån", content_hash=i % 3)
+        for i in range(50)
+    )
+    Incident.objects.create(
+        source="other", external_id="e7", occurred_at=when, raw_type="Rån", content_hash=9
+    )
+    checker = DuplicateChecker("s", expected_rows=expected_rows)
+    assert checker.direct == (expected_rows is not None)
+    ids = pd.Series(["e1", "e2", "E3", "e4 ", "e60", "e7", "e8", "e8"], dtype=str)
+    hashes = np.array([1, 0, 0, 1, 5, 9, 2, 2], dtype=np.int64)
+    repeat, in_file, stored = checker.check(ids, hashes)
+    assert repeat.tolist() == [True, False, False, False, False, False, True, True]
+    assert stored.tolist() == [False, True, False, False, False, True, False, False]
+    assert not in_file.any()
 
 
 def test_a_large_load_rebuilds_only_the_indexes_its_rows_enter(tmp_path, monkeypatch):

@@ -269,7 +269,7 @@ def import_incidents(
         # the worker is stopped however the loop ends.
         with contextlib.closing(prepared_chunks(table, preparer, parallel=parallel)) as parts:
             first = next(parts, None)
-            checker = DuplicateChecker(source)
+            checker = DuplicateChecker(source, expected_rows=table.estimated_rows)
             previewed = PreviewIds() if preview else None
             may_defer = (
                 not preview
@@ -360,7 +360,7 @@ def duplicate_errors(fname: str, frame: pd.DataFrame, source: str) -> list[RowEr
     already stored, or repeated earlier in the frame): both are skipped on write. The
     frame needs ``external_id``, ``content_hash`` and ``_line``.
     """
-    repeat, in_file, stored = DuplicateChecker(source).check(
+    repeat, in_file, stored = DuplicateChecker(source, expected_rows=len(frame)).check(
         frame["external_id"], frame["content_hash"].to_numpy()
     )
     frame["_reject"] = in_file | stored
