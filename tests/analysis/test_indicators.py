@@ -13,6 +13,8 @@ from statsmodels.stats.rates import confint_poisson
 
 from problembild.analysis.indicators import (
     count_table,
+    day_cube,
+    day_cube_table,
     group_rates,
     rank,
     rate_intervals,
@@ -20,6 +22,7 @@ from problembild.analysis.indicators import (
     shares,
     shrunk_rates,
 )
+from problembild.analysis.periods import local_seconds, to_local
 from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
 
 T = pd.Timestamp
@@ -384,3 +387,63 @@ def test_group_rates_are_population_weighted():
 def test_small_area_rates_validation(counts, population, kwargs, match):
     with pytest.raises(ValueError, match=match):
         shrunk_rates(counts, population, **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("period", ["week", "month", "quarter", "year"])
+def test_the_day_cube_gives_count_table(seed, period):
+    """A table read off the day cube equals count_table of the same incidents: keys listed
+    (observed in the range or always), zeros, 'all', period starts across summer time."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 3000))
+    utc = rng.integers(1_640_000_000, 1_760_000_000, n)
+    local_s = local_seconds(utc)
+    areas = rng.choice(np.array([3, 5, 8, 13, 21]), n)
+    codes = rng.integers(0, len(INDICATOR_CODES), n)
+    frame = pd.DataFrame(
+        {
+            "area_id": pd.array(areas, dtype="Int64"),
+            "indicator": pd.Categorical.from_codes(codes, categories=list(INDICATOR_CODES)),
+            "occurred_at": pd.DatetimeIndex(local_s.astype("datetime64[s]")).as_unit("us"),
+        }
+    )
+    first = pd.Timestamp("2022-03-15") + pd.Timedelta(days=int(rng.integers(0, 400)))
+    last = first + pd.Timedelta(days=int(rng.integers(0, 900)))
+    keys = [3, 34, 8]  # 34 has no incident, 5, 13 and 21 are listed only when observed
+    expected = count_table(frame, period=period, by=("area_id",), first=first, last=last, keys=keys)
+    listed = np.union1d(keys, np.unique(areas))
+    day = local_s // 86_400
+    first_day = int(day.min()) - 3 if n else 0
+    cube = day_cube(
+        np.searchsorted(listed, areas), codes, day, n_keys=len(listed), first_day=first_day, n_days=2000
+    )
+    got = day_cube_table(
+        cube,
+        pd.DataFrame({"area_id": pd.array(listed, dtype="Int64")}),
+        first_day=first_day,
+        period=period,
+        first=first,
+        last=last,
+        always=np.isin(listed, keys),
+    )
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_day_cubes_add_and_drop_days_outside():
+    cube = day_cube([0, 1, 1, 0], [0, 2, 2, 1], [10, 11, 11, 30], n_keys=2, first_day=10, n_days=5)
+    assert cube.shape == (2, len(INDICATOR_CODES), 5)
+    assert cube.sum() == 3 and cube[1, 2, 1] == 2 and cube[0, 0, 0] == 1
+    both = day_cube([0, 1], [0, 2], [10, 11], n_keys=2, first_day=10, n_days=5) + day_cube(
+        [1], [2], [11], n_keys=2, first_day=10, n_days=5
+    )
+    np.testing.assert_array_equal(both, cube)
+    with pytest.raises(ValueError, match="same length"):
+        day_cube([0], [0, 1], [10], n_keys=1, first_day=10, n_days=1)
+
+
+def test_local_seconds_are_to_local():
+    utc = np.array([1_711_846_799, 1_711_846_800, 1_729_990_799, 1_729_990_800, 0, -3600])
+    expected = to_local(pd.DatetimeIndex(utc.astype("datetime64[s]")).tz_localize("UTC"))
+    np.testing.assert_array_equal(
+        local_seconds(utc).astype("datetime64[s]").astype("datetime64[us]"), expected
+    )

@@ -30,7 +30,17 @@ from ._validation import as_1d_float, positive
 from .periods import check_period, complete_periods, period_start, to_local
 from .vocabulary import ALL, INDICATOR_CODES
 
-__all__ = ["count_table", "group_rates", "rank", "rate_intervals", "rates", "shares", "shrunk_rates"]
+__all__ = [
+    "count_table",
+    "day_cube",
+    "day_cube_table",
+    "group_rates",
+    "rank",
+    "rate_intervals",
+    "rates",
+    "shares",
+    "shrunk_rates",
+]
 
 #: Column order of :func:`count_table` after the ``by`` columns.
 COUNT_COLUMNS: Final[tuple[str, ...]] = ("indicator", "period_start", "count")
@@ -243,6 +253,113 @@ def count_table(
     repeat = n_out * n_periods
     columns: dict[str, Any] = {
         c: key_frame[c].take(np.repeat(np.arange(n_keys), repeat)).reset_index(drop=True) for c in by_cols
+    }
+    columns["indicator"] = pd.Series(
+        np.tile(np.repeat(np.array(out_codes, dtype=object), n_periods), n_keys), dtype="str"
+    )
+    columns["period_start"] = pd.Series(np.tile(periods_index.to_numpy(), n_keys * n_out))
+    columns["count"] = counts.ravel()
+    return pd.DataFrame(columns)
+
+
+def day_cube(
+    key_index: NDArray[np.integer],
+    indicator: NDArray[np.integer],
+    day: NDArray[np.integer],
+    *,
+    n_keys: int,
+    first_day: int,
+    n_days: int,
+) -> NDArray[np.int64]:
+    """Incidents per key, indicator and local day, as a dense cube.
+
+    Parameters
+    ----------
+    key_index : array of int
+        Each incident's key, ``0 <= key_index < n_keys``.
+    indicator : array of int
+        Each incident's indicator as a position in ``INDICATOR_CODES``.
+    day : array of int
+        Each incident's local day: days since 1970-01-01 of its Europe/Stockholm wall-clock
+        date (:func:`~problembild.analysis.periods.local_days`). Incidents outside
+        ``[first_day, first_day + n_days)`` are not counted.
+    n_keys, first_day, n_days : int
+        The cube's extent.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape ``(n_keys, len(INDICATOR_CODES), n_days)``
+        Cubes add: the cube of two sets of incidents is the sum of their cubes, so a cube
+        kept between runs grows by the cube of the new incidents alone.
+    """
+    key_index, indicator, day = (np.asarray(a, dtype=np.int64) for a in (key_index, indicator, day))
+    if not (len(key_index) == len(indicator) == len(day)):
+        raise ValueError("key_index, indicator and day must have the same length")
+    n_vocab = len(INDICATOR_CODES)
+    shift = day - first_day
+    keep = (shift >= 0) & (shift < n_days)
+    if not keep.all():
+        key_index, indicator, shift = key_index[keep], indicator[keep], shift[keep]
+    flat = (key_index * n_vocab + indicator) * n_days + shift
+    size = n_keys * n_vocab * n_days
+    return np.bincount(flat, minlength=size).reshape(n_keys, n_vocab, n_days)
+
+
+def day_cube_table(
+    cube: NDArray[np.integer],
+    keys: pd.DataFrame,
+    *,
+    first_day: int,
+    period: str,
+    first: Any,
+    last: Any,
+    always: NDArray[np.bool_] | None = None,
+) -> pd.DataFrame:
+    """:func:`count_table` of the incidents counted in ``cube`` (from :func:`day_cube`).
+
+    ``keys`` has the ``by`` columns, one row per key of the cube, in the order the table
+    lists them. Periods run from the one containing ``first`` to the one containing
+    ``last`` (both required); a key is listed when it has an incident in them or
+    ``always`` is true for it (``count_table``'s ``keys``). The result equals
+    ``count_table(frame, period=period, by=keys.columns, first=first, last=last, keys=…)``
+    of the same incidents (``tests/analysis/test_indicators.py`` checks it), at the cost
+    of the cube instead of the incidents: the days of a period are contiguous, so each
+    period is one sum over the day axis.
+    """
+    check_period(period)
+    cube = np.asarray(cube)
+    if cube.ndim != 3 or cube.shape[1] != len(INDICATOR_CODES) or cube.shape[0] != len(keys):
+        raise ValueError(f"cube must have shape (len(keys), {len(INDICATOR_CODES)}, days), got {cube.shape}")
+    by_cols = list(keys.columns)
+    lo, hi = period_start(first, period), period_start(last, period)
+    if lo > hi:
+        raise ValueError(f"first ({first!r}) is after last ({last!r})")
+    periods_index = complete_periods(lo, hi, period)
+    n_periods = len(periods_index)
+    n_days = cube.shape[2]
+    days = (np.arange(n_days, dtype=np.int64) + first_day).astype("datetime64[D]")
+    day_starts = period_start(pd.DatetimeIndex(days), period).to_numpy()
+    code = np.searchsorted(periods_index.to_numpy().astype(day_starts.dtype), day_starts)
+    inside = np.flatnonzero((day_starts >= lo.to_datetime64()) & (day_starts <= hi.to_datetime64()))
+    counts = np.zeros((cube.shape[0], cube.shape[1], n_periods), dtype=np.int64)
+    if len(inside):
+        codes = code[inside]  # non-decreasing: a period's days lie together
+        breaks = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        counts[:, :, codes[breaks]] = np.add.reduceat(cube[:, :, inside], breaks, axis=2)
+    listed = counts.any(axis=(1, 2))
+    if always is not None:
+        listed |= np.asarray(always, dtype=bool)
+    rows = np.flatnonzero(listed)
+    if len(rows) == 0:
+        return _empty_counts(keys, by_cols)
+    counts = counts[rows]
+    out_codes = [*INDICATOR_CODES, ALL]
+    counts = np.concatenate([counts, counts.sum(axis=1, keepdims=True)], axis=1)  # "all" last
+    n_keys, n_out = len(rows), len(out_codes)
+    picked = keys.iloc[rows].reset_index(drop=True)
+    columns: dict[str, Any] = {
+        c: picked[c].take(np.repeat(np.arange(n_keys), n_out * n_periods)).reset_index(drop=True)
+        for c in by_cols
     }
     columns["indicator"] = pd.Series(
         np.tile(np.repeat(np.array(out_codes, dtype=object), n_periods), n_keys), dtype="str"

@@ -9,6 +9,7 @@ placed by name at import (``incidents.importers.municipality_names``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 import numpy as np
@@ -39,6 +40,12 @@ class MunicipalityIndex:
             rows = rows.filter(code__in=list(codes))
         pairs = list(rows.values_list("code", "geometry"))
         self.codes = np.array([code for code, _ in pairs] + [""], dtype=object)
+        digest = hashlib.sha256()
+        for code, wkb in pairs:
+            digest.update(code.encode() + b"\0" + bytes(wkb) + b"\0")
+        #: What the positions depend on (the codes in order and their boundaries), as a hash:
+        #: positions kept between runs are valid under the same key.
+        self.key = f"{cell_size} {digest.hexdigest()}"
         self._index = (
             AreaIndex([from_wkb(wkb) for _, wkb in pairs], np.arange(len(pairs)), cell_size=cell_size)
             if pairs

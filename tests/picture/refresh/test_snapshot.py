@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from django.test import override_settings
 
 from problembild.incidents.importers import import_incidents
 from problembild.incidents.models import Incident
-from problembild.picture.models import AreaPicture, IndicatorValue, StoreVersion
+from problembild.picture.models import AreaPicture, IndicatorValue, StoreVersion, UnitPicture
 from problembild.picture.refresh import snapshot
 from problembild.picture.refresh.load import IncidentArrays, load_incidents, source_names
 from problembild.picture.refresh.run import RefreshOptions, refresh
@@ -152,3 +153,99 @@ def test_a_refresh_on_kept_columns_stores_what_a_whole_read_does(rosengard_data,
         {k: v for k, v in r.items() if k != "id"} for r in kept_values
     ]
     assert {p.area_id: p.data for p in AreaPicture.objects.all()} == kept_pictures
+
+
+def test_derived_columns_are_kept_and_computed_for_the_new_rows_only(rosengard_data, tmp_path):
+    """Local times and municipalities are kept beside the segments: a daily run computes
+    them for the day's rows; another key (other time zone rules, other boundaries)
+    computes them again and drops the old files."""
+    area, _, n = rosengard_data
+    where = tmp_path / "kept"
+    calls: list[int] = []
+
+    def double(rows: IncidentArrays) -> np.ndarray:
+        calls.append(len(rows))
+        return rows.t * 2
+
+    data, info = snapshot.load(source_names(), where=where)
+    np.testing.assert_array_equal(snapshot.column(data, info, "double", "k1", double), data.t * 2)
+    assert calls == [n]
+    add(tmp_path, "test", near(area, 4))
+    data, info = snapshot.load(source_names(), where=where)
+    np.testing.assert_array_equal(snapshot.column(data, info, "double", "k1", double), data.t * 2)
+    assert calls == [n, 4]
+    np.testing.assert_array_equal(snapshot.column(data, info, "double", "k1", double), data.t * 2)
+    assert calls == [n, 4]  # all kept
+    np.testing.assert_array_equal(snapshot.column(data, info, "double", "k2", double), data.t * 2)
+    assert calls == [n, 4, n, 4]
+    assert len(list(where.glob("snap-*/double-*.npy"))) == 2  # one per segment, of the key in use
+    # Nothing kept (INCIDENT_SNAPSHOTS None): computed on the spot, for all rows.
+    snapshot.column(data, snapshot.Loaded(), "double", "k1", double)
+    assert calls[-1] == n + 4
+
+
+def test_tables_whose_inputs_did_not_change_are_not_written_again(rosengard_data, tmp_path):
+    """Incidents after the last complete period change no count: the IndicatorValue table
+    and the unit pictures stand (their rows untouched); a lost row, --full, or an incident in
+    a complete period writes them again, as a whole run writes them."""
+    area, _, _ = rosengard_data
+    options = RefreshOptions(forecast_origins=2, as_of=dt.date(2024, 12, 1))
+
+    def stored_values():
+        return list(
+            IndicatorValue.objects.order_by("area_id", "indicator", "period", "period_start").values()
+        )
+
+    with override_settings(INCIDENT_SNAPSHOTS=tmp_path / "kept"):
+        assert refresh(options=options).stages_reused == []
+        before = stored_values()
+        units_before = dict(UnitPicture.objects.values_list("unit_id", "computed_at"))
+        add(tmp_path, "test", near(area, 5))  # 30 December: after the end of the data
+        summary = refresh(options=options)
+        assert summary.stages_reused == ["indicator_values", "units"]
+        assert summary.indicator_values == len(before) and summary.units == len(units_before)
+        assert stored_values() == before  # ids included: not written again
+        units_after = dict(UnitPicture.objects.values_list("unit_id", "computed_at"))
+        assert units_after.keys() == units_before.keys()
+        assert all(units_after[u] > units_before[u] for u in units_after)  # computed now, all the same
+
+        IndicatorValue.objects.filter(pk=before[0]["id"]).delete()
+        assert refresh(options=options).stages_reused == ["units"]
+        assert IndicatorValue.objects.count() == len(before)
+        assert refresh(options=options, full=True).stages_reused == []
+
+        add(tmp_path, "test", near(area, 3, day="2024-10-10"), tag="october")
+        assert refresh(options=options).stages_reused == []
+        kept = stored_values()
+    refresh(options=options, full=True)  # nothing kept: a whole run
+    assert [{k: v for k, v in r.items() if k != "id"} for r in stored_values()] == [
+        {k: v for k, v in r.items() if k != "id"} for r in kept
+    ]
+
+
+@pytest.mark.parametrize("sizes", [[50], [40, 3, 0, 5], [2, 30], [0, 7]])
+def test_the_order_by_x_from_kept_segments_is_the_stable_sort(tmp_path, sizes):
+    """Ties (within and across segments) and rows without coordinates (last) as
+    ``np.argsort(x, kind="stable")`` orders them, element for element."""
+    rng = np.random.default_rng(len(sizes))
+    n = sum(sizes)
+    x = rng.integers(0, 6, n).astype(float)
+    x[rng.random(n) < 0.2] = np.nan
+    data = IncidentArrays(
+        id=np.arange(n),
+        area=np.full(n, -1),
+        indicator=np.zeros(n, dtype=np.int8),
+        t=np.zeros(n, dtype=np.int64),
+        x=x,
+        y=x.copy(),
+        synthetic=np.zeros(n, dtype=bool),
+        source=np.zeros(n, dtype=np.int16),
+    )
+    segments = []
+    for i, rows in enumerate(sizes):
+        (tmp_path / f"s{i}").mkdir()
+        segments.append((tmp_path / f"s{i}", rows))
+    loaded = snapshot.Loaded(segments=segments)
+    for _ in range(2):  # computed and kept, then read back
+        np.testing.assert_array_equal(snapshot.order_by_x(data, loaded), np.argsort(x, kind="stable"))
+    np.testing.assert_array_equal(snapshot.order_by_x(data, snapshot.Loaded()), np.argsort(x, kind="stable"))

@@ -13,13 +13,16 @@ set only beside the same days of the month before and of the month a year before
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from problembild.analysis import indicators, periods
-from problembild.analysis.vocabulary import ALL, INDICATOR_CODES
+from problembild.analysis.vocabulary import ALL, INDICATOR_CODES, LOCAL_TIMEZONE
 from problembild.areas.models import Area
 from problembild.areas.municipalities import MunicipalityIndex
 
@@ -70,13 +73,35 @@ class Counts:
         return self.area["month"]
 
 
-def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp) -> Counts:
-    """Counts of every area (all of ``areas``, zeros included) and of their municipalities."""
-    local = periods.to_local(data.times())
+#: How a derived per-incident column is had: ``column(name, key, compute)`` (see
+#: :func:`~.snapshot.column`, which keeps it between runs), or computed on the spot.
+ColumnSource = Callable[[str, str, Callable[[IncidentArrays], np.ndarray]], np.ndarray]
+
+
+def count_incidents(
+    data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp, *, column: ColumnSource | None = None
+) -> Counts:
+    """Counts of every area (all of ``areas``, zeros included) and of their municipalities.
+
+    Each incident's local time and municipality are derived columns: ``column`` keeps them
+    between runs (a daily run converts and places only the new rows). The incidents are
+    counted per key, indicator and local day once (:func:`~problembild.analysis.indicators.day_cube`),
+    and every period's table is read off that cube.
+    """
+
+    def computed(name: str, key: str, compute: Callable[[IncidentArrays], np.ndarray]) -> np.ndarray:
+        return compute(data)
+
+    column = column or computed
+    local_s = column("local", _zone_key(), lambda rows: periods.local_seconds(rows.t))
+    day = local_s // 86_400
     inside = np.flatnonzero(data.area >= 0)
     # Only the columns the counts need, not a copy of every array.
-    in_area = InArea(data.area[inside], data.indicator[inside], local[inside])
-    frame = incident_frame(in_area.area, in_area.indicator, in_area.local)
+    in_area = InArea(
+        data.area[inside],
+        data.indicator[inside],
+        pd.DatetimeIndex(local_s[inside].astype("datetime64[s]")).as_unit("us"),
+    )
     end = as_of.tz_localize(None)
     if len(in_area.local):
         start = in_area.local.min()
@@ -86,25 +111,54 @@ def count_incidents(data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp
     else:
         start, slack = (as_of - pd.DateOffset(years=1)).tz_localize(None), pd.Timedelta(0)
     spans = {p: complete_span(start, as_of, p, slack=slack) for p in PERIODS_STORED}
-    keys = pd.Index([a.pk for a in areas], name="area_id")
-    area_counts = {
-        period: _count(frame, period, spans[period], by="area_id", keys=keys) for period in PERIODS_STORED
-    }
-    to_date = month_to_date(frame, start - slack, as_of, keys)
-    del frame
-    index = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id})
-    muni = index.positions_at(data.x, data.y)
-    near = muni < len(index)
-    mframe = pd.DataFrame(
-        {
-            # Categorical: ten million codes as strings cost seconds to build and to factorize.
-            "municipality": pd.Categorical.from_codes(muni[near], categories=index.codes[:-1]),
-            "indicator": pd.Categorical.from_codes(data.indicator[near], categories=list(INDICATOR_CODES)),
-            "occurred_at": local[near],
-        }
+    first_day, n_days = (int(day.min()), int(day.max() - day.min()) + 1) if len(day) else (0, 1)
+
+    # Areas: the register's and any other area an incident lies in, in id order.
+    keys = np.array([a.pk for a in areas], dtype=np.int64)
+    listed = np.union1d(keys, np.unique(in_area.area))
+    area_cube = indicators.day_cube(
+        np.searchsorted(listed, in_area.area),
+        in_area.indicator,
+        day[inside],
+        n_keys=len(listed),
+        first_day=first_day,
+        n_days=n_days,
     )
-    muni_counts = {p: _count(mframe, p, spans[p], by="municipality") for p in MUNICIPALITY_PERIODS}
+    area_keys = pd.DataFrame({"area_id": pd.array(listed, dtype="Int64")})
+    always = np.isin(listed, keys)
+    area_counts = {
+        p: _table(area_cube, area_keys, p, spans[p], first_day, always=always) for p in PERIODS_STORED
+    }
+    frame = incident_frame(in_area.area, in_area.indicator, in_area.local)
+    to_date = month_to_date(frame, start - slack, as_of, pd.Index(keys, name="area_id"))
+    del frame, area_cube
+
+    index = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id})
+    muni = column("municipality", index.key, lambda rows: index.positions_at(rows.x, rows.y).astype(np.int16))
+    near = np.flatnonzero(muni < len(index))
+    muni_cube = indicators.day_cube(
+        muni[near], data.indicator[near], day[near], n_keys=len(index), first_day=first_day, n_days=n_days
+    )
+    del near, day
+    # Categorical in the index's order (the register's name order), as the tables list them.
+    muni_keys = pd.DataFrame(
+        {"municipality": pd.Categorical.from_codes(np.arange(len(index)), categories=index.codes[:-1])}
+    )
+    muni_counts = {p: _table(muni_cube, muni_keys, p, spans[p], first_day) for p in MUNICIPALITY_PERIODS}
     return Counts(area=area_counts, municipality=muni_counts, inside=in_area, to_date=to_date)
+
+
+def _zone_key() -> str:
+    """The time zone and the version of its rules: kept local times are valid under the same."""
+    version = ""
+    try:
+        import tzdata  # type: ignore[import-not-found]
+
+        version = str(tzdata.IANA_VERSION)
+    except ImportError:
+        with contextlib.suppress(OSError):
+            version = Path("/usr/share/zoneinfo/tzdata.zi").read_text(encoding="utf-8").split("\n", 1)[0]
+    return f"{LOCAL_TIMEZONE} {version} {pd.__version__}"
 
 
 def month_to_date(
@@ -169,19 +223,23 @@ def complete_span(
     return first, end - pd.Timedelta(seconds=1)
 
 
-def _count(
-    frame: pd.DataFrame,
+def _table(
+    cube: np.ndarray,
+    keys: pd.DataFrame,
     period: str,
     span: tuple[pd.Timestamp, pd.Timestamp] | None,
+    first_day: int,
     *,
-    by: str,
-    keys: pd.Index | None = None,
+    always: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """``count_table`` over the complete periods (an empty table when there is none)."""
+    (by,) = keys.columns
     if span is None:
         return _empty(by)
     first, last = span
-    table = indicators.count_table(frame, period=period, by=(by,), first=first, last=last, keys=keys)
+    table = indicators.day_cube_table(
+        cube, keys, first_day=first_day, period=period, first=first, last=last, always=always
+    )
     if isinstance(table[by].dtype, pd.CategoricalDtype):  # the municipality codes, as stored
         table[by] = table[by].astype(str)
     return table

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from problembild.areas.geometry import from_wkb
 from problembild.areas.models import Area
 
 from .load import IncidentArrays
-from .space import SpaceSettings
+from .space import SpaceSettings, nearby
 
 
 def _digest(ids: np.ndarray) -> tuple[int, int, int]:
@@ -37,29 +38,25 @@ def fingerprints(
     space: SpaceSettings,
     *,
     order: np.ndarray | None = None,
+    near: Mapping[int, np.ndarray] | None = None,
 ) -> dict[int, str]:
     """A hash per area of what its expensive parts are computed from (see the module docstring).
 
-    ``order``: the incidents by x (``np.argsort(data.x, kind="stable")``: those without
-    coordinates last), when the caller has it already.
+    ``near``: area id -> the rows around it (:func:`~.space.nearby`), when the caller has
+    them (the space tasks read the same rows); else they are found here, with ``order``
+    (``np.argsort(data.x, kind="stable")``) when the caller has it.
     """
     inside = data.area >= 0
     own = pd.Series(data.id[inside]).groupby(data.area[inside])
     own_digest = {int(a): _digest(ids.to_numpy()) for a, ids in own}
-    if order is None:
-        order = np.argsort(data.x, kind="stable")
-    order = order[: int(np.count_nonzero(~np.isnan(data.x)))]  # NaN sorts last: the placed ones
-    xs = data.x[order]
-    margin = space.buffer + 6 * space.bandwidth
+    rows = list(Area.objects.order_by("pk").values_list("pk", "geometry"))
+    shapes = [(pk, from_wkb(geometry) if geometry else None) for pk, geometry in rows]
+    if near is None:
+        near = nearby(shapes, data.x, data.y, space, order=order)
     key = json.dumps({**settings_key, "end_of_data": as_of.isoformat()}, sort_keys=True, default=str)
     out = {}
-    for pk, geometry in Area.objects.order_by("pk").values_list("pk", "geometry"):
-        around = (0, 0, 0)
-        if geometry:
-            x0, y0, x1, y1 = from_wkb(geometry).bounds
-            near = order[np.searchsorted(xs, x0 - margin) : np.searchsorted(xs, x1 + margin, side="right")]
-            yy = data.y[near]
-            around = _digest(data.id[near[(yy >= y0 - margin) & (yy <= y1 + margin)]])
+    for pk, geometry in rows:
+        around = _digest(data.id[near[pk]]) if geometry else (0, 0, 0)
         digest = hashlib.sha256()
         digest.update(key.encode())
         digest.update(json.dumps([own_digest.get(pk, (0, 0, 0)), around]).encode())

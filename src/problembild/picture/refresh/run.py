@@ -11,6 +11,7 @@ every area are rebuilt for all, so that the chunks together store what one run w
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import socket
@@ -19,27 +20,30 @@ from collections.abc import Callable, Collection
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
+from problembild.analysis import change, indicators, trend
 from problembild.analysis.trend import TrendResult, fit_trend
 from problembild.areas.models import Area
 
+from .. import document as document_schema
 from ..document import PICTURE_VERSION, AreaDocument, ForecastPart, SpacePart, plain
-from ..models import AreaPicture, RefreshRun
-from . import documents, snapshot
+from ..models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
+from . import documents, snapshot, tables, units
 from .counts import Counts, count_incidents
 from .fingerprints import fingerprints
 from .fits import FitMemo
 from .load import end_of_data, latest_population, source_names
-from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
+from .memo import StageMemo, digest
+from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, nearby, space_tasks
 from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
-from .units import refresh_units
+from .units import refresh_units, unit_members
 
 ProgressCallback = Callable[[str, int, int], None]
 #: The parts of an area's document computed only when its fingerprint changed.
@@ -107,6 +111,9 @@ class RefreshSummary:
     trend_fits: dict = field(default_factory=dict)
     units: int = 0
     indicator_values: int = 0
+    #: Stages skipped because their inputs were those of the last run (``memo``):
+    #: ``indicator_values``, ``units``.
+    stages_reused: list[str] = field(default_factory=list)
     seconds: float = 0.0
     as_of: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -248,9 +255,16 @@ def _refresh(
         as_of = end_of_data(data, options.as_of)
         areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
         population, synthetic_population = latest_population()
-        by_x = np.argsort(data.x, kind="stable")  # for the fingerprints and the space tasks alike
+        # The rows around each area, for the fingerprints and the space tasks alike.
+        near = nearby(
+            [(a.pk, a.shape) for a in areas],
+            data.x,
+            data.y,
+            options.space_settings(),
+            order=snapshot.order_by_x(data, loaded),
+        )
     with clock.stage("fingerprints"):
-        prints = fingerprints(options.key(), data, as_of, options.space_settings(), order=by_x)
+        prints = fingerprints(options.key(), data, as_of, options.space_settings(), near=near)
         mine = {a.pk for a in areas} if chosen is None else chosen  # the areas whose expensive parts are ours
         reused = _reusable(prints, full, chosen)
 
@@ -259,22 +273,21 @@ def _refresh(
     t_space = time.perf_counter()
     with clock.stage("space_start"):
         boundaries = [(a.pk, a.shape) for a in areas if a.pk in mine and a.pk not in reused]
-        tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings(), order=by_x)
-        del by_x
+        tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings(), near=near)
+        del near
         contests = {} if full else stored_contests([pk for pk, _ in boundaries], as_of, options.contest_days)
     with SpaceJobs(tasks, as_of, options.space_settings(), contests=contests) as space_jobs:
         del tasks
         with clock.stage("counts"):
-            counts = count_incidents(data, areas, as_of)
+            counts = count_incidents(
+                data, areas, as_of, column=functools.partial(snapshot.column, data, loaded)
+            )
         with clock.stage("dispersion"):
             dispersion = monthly_dispersion(counts.monthly)
         with clock.stage("indicator_values"):
-            values = value_rows(
-                counts, population, {a.pk: a.municipality_id or "" for a in areas}, dispersion
+            n_values, values_reused = _indicator_values(
+                counts, population, {a.pk: a.municipality_id or "" for a in areas}, dispersion, kept, full
             )
-            with _one_writer():
-                n_values = write_values(values)
-            del values
         with clock.stage("comparisons"):
             current = {a.pk: a.current_category for a in Area.objects.current().with_current_category()}
             stats = window_stats(counts.monthly, population, current, dispersion)
@@ -283,7 +296,7 @@ def _refresh(
             n_loaded = len(data)
             del data
             counts.inside = None  # ten million local times are not kept to the end
-        summary = RefreshSummary(incidents=n_loaded, as_of=as_of.date().isoformat(), loaded=loaded.__dict__)
+        summary = RefreshSummary(incidents=n_loaded, as_of=as_of.date().isoformat(), loaded=loaded.report())
         if chosen is not None:
             summary.areas = sorted(a.panel_id for a in areas if a.pk in chosen)
         parts = _area_parts(
@@ -299,8 +312,13 @@ def _refresh(
             clock=clock,
             fit=memo.fit,
         )
-        with clock.stage("units"), _one_writer():
-            summary.units = refresh_units(areas, counts.monthly, population, as_of, memo.fit)
+        with clock.stage("units"):
+            summary.units, units_reused = _units(
+                areas, counts.monthly, population, as_of, memo.fit, kept, full
+            )
+            summary.stages_reused = [
+                name for name, hit in (("indicator_values", values_reused), ("units", units_reused)) if hit
+            ]
         with clock.stage("space_wait"):
             spaces = space_jobs.result(progress=lambda n, k: tick("hot spots", n, k))
     clock.timings["space_and_forecast"] = time.perf_counter() - t_space
@@ -332,6 +350,71 @@ def _refresh(
     memo.save()
     _finish(run, summary, clock, options)
     return summary
+
+
+def _indicator_values(
+    counts: Counts,
+    population: pd.Series,
+    municipality_of: dict[int, str],
+    dispersion: pd.DataFrame,
+    kept: Path | None,
+    full: bool,
+) -> tuple[int, bool]:
+    """Write the IndicatorValue table, unless its inputs are those of the table as stored.
+
+    The counts cover complete periods, so on most days they are what they were and so
+    is every row (:mod:`.memo`). Returns the number of rows and whether the stored ones stood.
+    """
+    memo = StageMemo(None if kept is None else kept.parent, "indicator-values", reuse=not full)
+    key = digest(
+        *counts.area.values(),
+        *counts.municipality.values(),
+        population,
+        sorted(municipality_of.items()),
+        dispersion,
+        code=(tables, change, indicators),
+    )
+    facts = memo.facts(key)
+    if facts is not None and IndicatorValue.objects.count() == facts.get("rows"):
+        return int(facts["rows"]), True
+    memo.forget()
+    values = value_rows(counts, population, municipality_of, dispersion)
+    with _one_writer():
+        n_values = write_values(values)
+    memo.remember(key, rows=n_values)
+    return n_values, False
+
+
+def _units(
+    areas: list[Area],
+    monthly: pd.DataFrame,
+    population: pd.Series,
+    as_of: pd.Timestamp,
+    fit: Callable[..., TrendResult],
+    kept: Path | None,
+    full: bool,
+) -> tuple[int, bool]:
+    """Write every unit's picture, unless their inputs are those of the stored ones (then
+    only their time of computation moves on). Returns the number of units and whether the
+    stored pictures stood."""
+    memo = StageMemo(None if kept is None else kept.parent, "units", reuse=not full)
+    members = sorted((u, sorted(a)) for u, a in unit_members(areas).items())
+    key = digest(
+        members,
+        monthly,
+        population,
+        as_of.isoformat(),
+        code=(units, documents, document_schema, trend),
+    )
+    facts = memo.facts(key)
+    if facts is not None and UnitPicture.objects.count() == facts.get("units"):
+        UnitPicture.objects.update(computed_at=timezone.now())
+        return int(facts["units"]), True
+    memo.forget()
+    with _one_writer():
+        n_units = refresh_units(areas, monthly, population, as_of, fit)
+    memo.remember(key, units=n_units)
+    return n_units, False
 
 
 def _reusable(prints: dict[int, str], full: bool, chosen: set[int] | None) -> dict[int, AreaDocument]:

@@ -23,11 +23,13 @@ the pointer file that lists the segments, so a reader sees one whole snapshot or
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,13 @@ class Loaded:
     #: ``reused`` (kept columns and the rows above them), ``read`` (the whole store), and why.
     how: str = "read"
     reason: str = ""
+    #: Where the rows are kept: the folder and row count of each segment, in row order
+    #: (empty when nothing is kept). Not reported: :meth:`report` leaves it out.
+    segments: list[tuple[Path, int]] = field(default_factory=list)
+
+    def report(self) -> dict:
+        """What the refresh summary says about the load."""
+        return {k: v for k, v in self.__dict__.items() if k != "segments"}
 
 
 def directory() -> Path | None:
@@ -102,8 +111,9 @@ def load(
             pointer, reason = None, "kept columns unreadable"
     if pointer is None:
         data = load_incidents(sources, upto=upto)
-        _keep(where, [_write_segment(where, data, sources)], version, upto)
-        return data, Loaded(new_rows=len(data), how="read", reason=reason)
+        segments = [_write_segment(where, data, sources)]
+        _keep(where, segments, version, upto)
+        return data, Loaded(new_rows=len(data), how="read", reason=reason, segments=_placed(where, segments))
     new = load_incidents(sources, after=int(pointer["upto"]), upto=upto)
     data = _concat([*old, new])
     del old
@@ -114,7 +124,62 @@ def load(
         else:
             segments.append(_write_segment(where, new, sources))
         _keep(where, segments, version, upto)
-    return data, Loaded(kept_rows=len(data) - len(new), new_rows=len(new), how="reused")
+    return data, Loaded(
+        kept_rows=len(data) - len(new), new_rows=len(new), how="reused", segments=_placed(where, segments)
+    )
+
+
+def _placed(where: Path, segments: list[dict]) -> list[tuple[Path, int]]:
+    return [(where / str(s["folder"]), int(s["rows"])) for s in segments]
+
+
+def column(
+    data: IncidentArrays,
+    loaded: Loaded,
+    name: str,
+    key: str,
+    compute: Callable[[IncidentArrays], np.ndarray],
+) -> np.ndarray:
+    """A column computed from the incidents (``compute(rows)``, one value per row), kept
+    beside the segments.
+
+    Each segment keeps its part as ``<name>-<hash of key>.npy``: the next run computes it
+    for the new rows only. ``key`` names everything besides the rows that the values
+    depend on (a municipality index, the time zone rules): another key computes them
+    again. Without kept segments (:attr:`Loaded.segments`), or when a file cannot be
+    written, the values are computed and not kept.
+    """
+    if sum(rows for _, rows in loaded.segments) != len(data) or not loaded.segments:
+        return compute(data)
+    label = f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    parts = []
+    start = 0
+    for folder, rows in loaded.segments:
+        part = data.take(slice(start, start + rows))
+        start += rows
+        path = folder / f"{label}.npy"
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            values = None
+        if values is None or len(values) != rows:
+            values = compute(part)
+            _save(folder, label, name, values)
+        parts.append(values)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _save(folder: Path, label: str, name: str, values: np.ndarray) -> None:
+    """Write a derived column (atomically) and drop the same column of another key."""
+    try:
+        staged = folder / f".{label}-{uuid.uuid4().hex}.npy"
+        np.save(staged, values, allow_pickle=False)
+        os.replace(staged, folder / f"{label}.npy")
+        for other in folder.glob(f"{name}-*.npy"):
+            if other.name != f"{label}.npy":
+                other.unlink(missing_ok=True)
+    except OSError:  # the folder went (a concurrent run compacted it): computed, not kept
+        pass
 
 
 #: Segments (one per run that read new rows) before they are written as one again.
@@ -209,3 +274,22 @@ def _keep(where: Path, segments: list[dict], version: tuple[str, int], upto: int
     for other in where.glob("snap-*"):
         if other.name not in keep:
             shutil.rmtree(other, ignore_errors=True)
+
+
+def order_by_x(data: IncidentArrays, loaded: Loaded) -> np.ndarray:
+    """``np.argsort(data.x, kind="stable")`` (no coordinates last), from kept segment orders.
+
+    Each segment keeps its own order (:func:`column`); the segments after the first are
+    few rows, sorted together and merged into the first one's order, which costs a pass
+    over the rows instead of a sort of ten million. Equal values keep the row order, so
+    the result is the stable sort's, element for element.
+    """
+    orders = column(data, loaded, "by-x", "stable argsort", lambda rows: np.argsort(rows.x, kind="stable"))
+    if len(loaded.segments) <= 1 or sum(r for _, r in loaded.segments) != len(data):
+        return orders  # one segment, or nothing kept: the sort itself
+    first = loaded.segments[0][1]
+    head = orders[:first]
+    rest = first + np.argsort(data.x[first:], kind="stable")  # the later segments: few rows
+    # After the equal values of the first segment: their rows come later, as in a stable sort.
+    at = np.searchsorted(data.x[head], data.x[rest], side="right")
+    return np.insert(head, at, rest)

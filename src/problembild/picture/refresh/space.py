@@ -281,6 +281,34 @@ def _finite(value) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
 
+def nearby(
+    boundaries: Sequence[tuple[int, object]],
+    x: np.ndarray,
+    y: np.ndarray,
+    options: SpaceSettings,
+    *,
+    order: np.ndarray | None = None,
+) -> dict[int, np.ndarray]:
+    """The rows (ascending) that can reach each boundary's grid: within the grid's buffer
+    plus six kernel bandwidths of the boundary's box. Keys without a boundary are left out.
+
+    ``order``: the incidents by x (``np.argsort(x, kind="stable")``), when the caller has
+    it already. The fingerprints and the space tasks read the same rows.
+    """
+    order = np.argsort(x, kind="stable") if order is None else order
+    xs = x[order]
+    margin = options.buffer + 6 * options.bandwidth
+    out = {}
+    for key, shape in boundaries:
+        if shape is None:
+            continue
+        bx0, by0, bx1, by1 = shape.bounds
+        cand = order[np.searchsorted(xs, bx0 - margin) : np.searchsorted(xs, bx1 + margin, side="right")]
+        yy = y[cand]
+        out[key] = np.sort(cand[(yy >= by0 - margin) & (yy <= by1 + margin)])
+    return out
+
+
 def space_tasks(
     boundaries: Sequence[tuple[int, object]],
     x: np.ndarray,
@@ -289,24 +317,22 @@ def space_tasks(
     options: SpaceSettings,
     *,
     order: np.ndarray | None = None,
+    near: Mapping[int, np.ndarray] | None = None,
 ) -> list[tuple[int, object, Points]]:
     """``(key, boundary, incidents near it)`` for each ``(key, boundary)`` with a boundary.
 
     "Near" is within the grid's buffer plus six kernel bandwidths of the boundary's box,
-    so every incident that can reach the area's grid is in its task. ``order``: the
-    incidents by x (``np.argsort(x, kind="stable")``), when the caller has it already.
+    so every incident that can reach the area's grid is in its task (:func:`nearby`;
+    ``near``: its answer, when the caller has it already). ``order``: the incidents by x
+    (``np.argsort(x, kind="stable")``), when the caller has it already.
     """
-    order = np.argsort(x, kind="stable") if order is None else order
-    xs = x[order]
-    margin = options.buffer + 6 * options.bandwidth
+    if near is None:
+        near = nearby(boundaries, x, y, options, order=order)
     tasks = []
     for key, shape in boundaries:
         if shape is None:
             continue
-        bx0, by0, bx1, by1 = shape.bounds
-        cand = order[np.searchsorted(xs, bx0 - margin) : np.searchsorted(xs, bx1 + margin, side="right")]
-        yy = y[cand]
-        cand = np.sort(cand[(yy >= by0 - margin) & (yy <= by1 + margin)])
+        cand = near[key]
         tasks.append((key, shape, Points(x=x[cand], y=y[cand], t=t[cand])))
     return tasks
 
