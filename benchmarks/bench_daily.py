@@ -207,6 +207,7 @@ def run_days(entry: dict[str, Any], args, data_dir: Path, url: str | None, pb: l
             day["areas_recomputed"] = summary.get("areas_recomputed")
             day["loaded"] = summary.get("loaded")
             day["contests"] = {k: summary.get(f"contests_{k}") for k in ("run", "reused")}
+            day["stages_reused"] = summary.get("stages_reused")
             with BenchDB(data_dir, url) as db:
                 touched = db.scalar(
                     "SELECT count(DISTINCT area_id) FROM incidents_incident WHERE source = 'daily' "
@@ -312,11 +313,28 @@ def _why(e: dict[str, Any], days: list[dict[str, Any]], stages: dict[str, list[f
         f"{last['areas_recomputed']} areas get their trends, hot spots and forecasts recomputed (the untouched "
         f"areas keep theirs, byte for byte); {contests.get('reused') or 0} forecast contests were reused "
         f"(`--contest-days`) and {contests.get('run') or 0} run; {read}. The refresh took {refresh:.1f} s; "
-        "its largest stages: "
-        + ", ".join(f"{k} {v:.1f} s" for k, v in top)
-        + ". Still rebuilt from every incident on every run: the counts (and the municipality of each "
-        "incident within them) and the fingerprints; docs/architecture.md (The daily update) says what "
-        "comes next."
+        "its largest stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in top) + ". " + _rebuilt(last)
+    )
+
+
+def _rebuilt(day: dict[str, Any]) -> str:
+    """What the day's refresh still rebuilt, and why."""
+    reused = day.get("stages_reused")
+    if reused is None:
+        tables = ""
+    elif reused:
+        tables = f"The stages whose inputs stood were skipped ({', '.join(reused)}). "
+    else:
+        tables = (
+            "The indicator values and unit pictures were rebuilt: the day's incidents fall in "
+            "complete periods here (the history ends at a year's end and the day lies before it), "
+            "so their counts changed; on a day whose incidents fall in the period in progress they "
+            "are skipped (`stages_reused`). "
+        )
+    return (
+        tables + "Rebuilt on every run: the fingerprints and compared parts of every area, and the "
+        "trends and time parts of the touched ones; each of the two commands also starts an "
+        "interpreter and Django. docs/architecture.md (The daily update) says what comes next."
     )
 
 
