@@ -209,9 +209,21 @@ def test_tables_whose_inputs_did_not_change_are_not_written_again(rosengard_data
         assert units_after.keys() == units_before.keys()
         assert all(units_after[u] > units_before[u] for u in units_after)  # computed now, all the same
 
+        assert refresh(options=options).stages_reused == ["indicator_values", "units"]  # and again
         IndicatorValue.objects.filter(pk=before[0]["id"]).delete()
         assert refresh(options=options).stages_reused == ["units"]
         assert IndicatorValue.objects.count() == len(before)
+        # As many rows, other content (a table put back from an older backup): written again.
+        rows = list(IndicatorValue.objects.all())
+        IndicatorValue.objects.all().delete()
+        for row in rows:
+            row.pk, row.count = None, row.count + 1
+        IndicatorValue.objects.bulk_create(rows)
+        UnitPicture.objects.update(computed_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        assert refresh(options=options).stages_reused == []
+        assert [{k: v for k, v in r.items() if k != "id"} for r in stored_values()] == [
+            {k: v for k, v in r.items() if k != "id"} for r in before
+        ]
         assert refresh(options=options, full=True).stages_reused == []
 
         add(tmp_path, "test", near(area, 3, day="2024-10-10"), tag="october")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -375,14 +376,27 @@ def _indicator_values(
         code=(tables, change, indicators),
     )
     facts = memo.facts(key)
-    if facts is not None and IndicatorValue.objects.count() == facts.get("rows"):
+    if facts is not None and _table_state(IndicatorValue, "id") == [facts.get("rows"), facts.get("top")]:
         return int(facts["rows"]), True
     memo.forget()
     values = value_rows(counts, population, municipality_of, dispersion)
     with _one_writer():
         n_values = write_values(values)
-    memo.remember(key, rows=n_values)
+        rows, top = _table_state(IndicatorValue, "id")
+    memo.remember(key, rows=rows, top=top)
     return n_values, False
+
+
+def _table_state(model, column: str) -> list:
+    """Rows of ``model`` and the highest ``column``: what a stage's memo checks the table by.
+
+    A count alone would take a table put back from a backup, written by an older run with
+    as many rows, for the one the memo describes; new rows get higher ids (and unit pictures
+    a later time), so the pair tells them apart.
+    """
+    state = model.objects.aggregate(rows=Count("pk"), top=Max(column))
+    top = state["top"]
+    return [state["rows"], top.isoformat() if hasattr(top, "isoformat") else top]
 
 
 def _units(
@@ -407,13 +421,21 @@ def _units(
         code=(units, documents, document_schema, trend),
     )
     facts = memo.facts(key)
-    if facts is not None and UnitPicture.objects.count() == facts.get("units"):
-        UnitPicture.objects.update(computed_at=timezone.now())
+    if facts is not None and _table_state(UnitPicture, "computed_at") == [
+        facts.get("rows"),
+        facts.get("top"),
+    ]:
+        memo.forget()
+        with _one_writer():
+            UnitPicture.objects.update(computed_at=timezone.now())
+            rows, top = _table_state(UnitPicture, "computed_at")
+        memo.remember(key, units=facts.get("units"), rows=rows, top=top)
         return int(facts["units"]), True
     memo.forget()
     with _one_writer():
         n_units = refresh_units(areas, monthly, population, as_of, fit)
-    memo.remember(key, units=n_units)
+        rows, top = _table_state(UnitPicture, "computed_at")
+    memo.remember(key, units=n_units, rows=rows, top=top)
     return n_units, False
 
 
