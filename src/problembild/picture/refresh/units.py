@@ -30,41 +30,6 @@ def unit_members(areas: list[Area]) -> dict[int, list[int]]:
     return members
 
 
-def unit_document(
-    area_ids: list[int],
-    monthly: pd.DataFrame,
-    population: pd.Series,
-    as_of,
-    fit: Callable[..., TrendResult] = fit_trend,
-) -> UnitDocument:
-    """Monthly counts summed over ``area_ids`` with a fitted trend per indicator.
-
-    A unit of one area gets only the trend of all incidents: the area's page has the rest.
-    ``fit``: ``fit_trend`` or a memo of it (``fits.FitMemo``).
-    """
-    rows = monthly[monthly["area_id"].isin(area_ids)]
-    summed = rows.groupby(["indicator", "period_start"], observed=True)["count"].sum().reset_index()
-    series = {}
-    trends = {}
-    for code, g in summed.groupby("indicator", observed=True):
-        g = g.sort_values("period_start")
-        series[str(code)] = MonthlySeries(
-            months=[pd.Timestamp(s).date() for s in g["period_start"]], counts=[int(c) for c in g["count"]]
-        )
-        if str(code) == ALL or len(area_ids) > 1:
-            result = fit(g["count"].to_numpy(float), pd.DatetimeIndex(g["period_start"]))
-            trends[str(code)] = UnitTrend(**trend_members(result))
-    residents = population.reindex(area_ids)
-    return UnitDocument(
-        as_of=as_of.date(),
-        areas=area_ids,
-        residents=float(residents.sum()) if residents.notna().any() else None,
-        residents_known=int(residents.notna().sum()),
-        series=series,
-        trends=trends,
-    )
-
-
 def unit_documents(
     members: dict[int, list[int]],
     monthly: pd.DataFrame,
@@ -72,14 +37,15 @@ def unit_documents(
     as_of,
     fit: Callable[..., TrendResult] = fit_trend,
 ) -> dict[int, UnitDocument]:
-    """:func:`unit_document` of every unit (unit id -> its areas), the same documents.
+    """Every unit's document (unit id -> its areas): monthly counts summed over its areas,
+    with a fitted trend per indicator.
 
-    The monthly table is laid out once as an (area, indicator, month) cube and each unit's
-    series is a sum over its areas' rows of it: a mask and group-by of the table per unit
-    cost most of the stage. ``tests/picture/refresh/test_units.py`` compares the two.
+    A unit of one area gets only the trend of all incidents: the area's page has the rest.
+    ``fit``: ``fit_trend`` or a memo of it (``fits.FitMemo``). The monthly table is laid
+    out once as an (area, indicator, month) cube and each unit's series is a sum over its
+    areas' rows of it (a mask and group-by of the table per unit cost most of the stage;
+    ``tests/picture/refresh/test_units.py`` checks the sums against such a group-by).
     """
-    if monthly.empty:
-        return {u: unit_document(ids, monthly, population, as_of, fit) for u, ids in members.items()}
     area_of = monthly["area_id"].to_numpy(dtype=np.int64)
     code_of = monthly["indicator"].astype(str).to_numpy()
     start_of = monthly["period_start"].to_numpy()
