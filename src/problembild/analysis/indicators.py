@@ -249,13 +249,21 @@ def count_table(
     layers = [cube.sum(axis=1) if code == ALL else cube[:, _ORDER[code], :] for code in out_codes]
     counts = np.stack(layers, axis=1).astype(np.int64)  # (key, indicator, period)
 
-    n_out = len(out_codes)
-    repeat = n_out * n_periods
+    return _long_table(key_frame, out_codes, periods_index, counts)
+
+
+def _long_table(
+    keys: pd.DataFrame, codes: list[str], periods_index: pd.DatetimeIndex, counts: NDArray[np.int64]
+) -> pd.DataFrame:
+    """The long count table of ``counts`` (key x indicator x period, in ``keys``' rows,
+    ``codes`` and ``periods_index`` order): ``*by, indicator, period_start, count``."""
+    n_keys, n_out, n_periods = counts.shape
     columns: dict[str, Any] = {
-        c: key_frame[c].take(np.repeat(np.arange(n_keys), repeat)).reset_index(drop=True) for c in by_cols
+        c: keys[c].take(np.repeat(np.arange(n_keys), n_out * n_periods)).reset_index(drop=True)
+        for c in keys.columns
     }
     columns["indicator"] = pd.Series(
-        np.tile(np.repeat(np.array(out_codes, dtype=object), n_periods), n_keys), dtype="str"
+        np.tile(np.repeat(np.array(codes, dtype=object), n_periods), n_keys), dtype="str"
     )
     columns["period_start"] = pd.Series(np.tile(periods_index.to_numpy(), n_keys * n_out))
     columns["count"] = counts.ravel()
@@ -353,20 +361,9 @@ def day_cube_table(
     if len(rows) == 0:
         return _empty_counts(keys, by_cols)
     counts = counts[rows]
-    out_codes = [*INDICATOR_CODES, ALL]
     counts = np.concatenate([counts, counts.sum(axis=1, keepdims=True)], axis=1)  # "all" last
-    n_keys, n_out = len(rows), len(out_codes)
     picked = keys.iloc[rows].reset_index(drop=True)
-    columns: dict[str, Any] = {
-        c: picked[c].take(np.repeat(np.arange(n_keys), n_out * n_periods)).reset_index(drop=True)
-        for c in by_cols
-    }
-    columns["indicator"] = pd.Series(
-        np.tile(np.repeat(np.array(out_codes, dtype=object), n_periods), n_keys), dtype="str"
-    )
-    columns["period_start"] = pd.Series(np.tile(periods_index.to_numpy(), n_keys * n_out))
-    columns["count"] = counts.ravel()
-    return pd.DataFrame(columns)
+    return _long_table(picked, [*INDICATOR_CODES, ALL], periods_index, counts)
 
 
 def _key_codes(
