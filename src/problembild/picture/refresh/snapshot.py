@@ -279,16 +279,21 @@ def _keep(where: Path, segments: list[dict], version: tuple[str, int], upto: int
 def order_by_x(data: IncidentArrays, loaded: Loaded) -> np.ndarray:
     """``np.argsort(data.x, kind="stable")`` (no coordinates last), from kept segment orders.
 
-    Each segment keeps its own order (:func:`column`); the segments after the first are
-    few rows, sorted together and merged into the first one's order, which costs a pass
+    The first segment (the bulk of the rows) keeps its order (:func:`column`); the segments
+    after it are few rows, sorted together and merged into that order, which costs a pass
     over the rows instead of a sort of ten million. Equal values keep the row order, so
     the result is the stable sort's, element for element.
     """
-    orders = column(data, loaded, "by-x", "stable argsort", lambda rows: np.argsort(rows.x, kind="stable"))
+
+    def by_x(rows: IncidentArrays) -> np.ndarray:
+        return np.argsort(rows.x, kind="stable")
+
     if len(loaded.segments) <= 1 or sum(r for _, r in loaded.segments) != len(data):
-        return orders  # one segment, or nothing kept: the sort itself
+        return column(data, loaded, "by-x", "stable argsort", by_x)  # one segment, or nothing kept
     first = loaded.segments[0][1]
-    head = orders[:first]
+    head = column(
+        data.take(slice(0, first)), Loaded(segments=loaded.segments[:1]), "by-x", "stable argsort", by_x
+    )
     rest = first + np.argsort(data.x[first:], kind="stable")  # the later segments: few rows
     # After the equal values of the first segment: their rows come later, as in a stable sort.
     at = np.searchsorted(data.x[head], data.x[rest], side="right")
