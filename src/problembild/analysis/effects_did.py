@@ -31,9 +31,11 @@ from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 
 from .ratetest import dispersion_estimate, rate_test_many
 
@@ -275,10 +277,10 @@ def _two_way_fit(y: NDArray[np.float64], treated_row: int, start: int, model: st
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model == "poisson":
-            res = sm.GLM(yy, x, family=sm.families.Poisson()).fit(scale="X2", maxiter=100)
+            res = GLM(yy, x, family=families.Poisson()).fit(scale="X2", maxiter=100)
             dispersion = float(res.scale)
         else:
-            res = sm.OLS(np.log1p(yy), x).fit()
+            res = OLS(np.log1p(yy), x).fit()
             dispersion = float(res.scale)
     beta = float(res.params[-1])
     se = float(res.bse[-1])

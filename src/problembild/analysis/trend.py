@@ -16,10 +16,11 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from ._validation import as_1d_float
@@ -190,7 +191,7 @@ def _fit_poisson(
 ) -> tuple[Any, bool]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit(scale="X2" if quasi else None)
+        res = GLM(y, x, family=families.Poisson(), offset=offset).fit(scale="X2" if quasi else None)
     good = bool(getattr(res, "converged", True)) and bool(np.all(np.isfinite(res.bse)))
     return res, good and not any(issubclass(w.category, _FIT_WARNINGS) for w in caught)
 
