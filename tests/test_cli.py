@@ -99,6 +99,47 @@ def test_cli_import_writes_an_access_log_entry_with_os_user_file_and_rows(tmp_pa
     assert entry.path.startswith("cli:") and "import incidents" in entry.path
 
 
+def test_import_with_refresh_refreshes_the_pictures_in_the_same_run(tmp_path):
+    from problembild.areas.models import Area
+    from problembild.picture.models import AreaPicture, RefreshRun
+
+    area = Area.objects.get(name="Rosengård")
+    point = area.shape.representative_point()
+    path = tmp_path / "x.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(
+            [["id", "occurred_at", "type", "x", "y"]]
+            + [[str(i), f"2024-01-0{i}T12:00", "Rån", f"{point.x:.1f}", f"{point.y:.1f}"] for i in (1, 2)]
+        )
+    result = runner.invoke(app, ["import", "incidents", str(path), "--source", "cli", "--refresh"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["added"] == 2
+    # The refresh's own summary, as `problembild refresh` prints it; the data end the day after the last row.
+    assert summary["refresh"]["incidents"] == 2 and summary["refresh"]["as_of"] == "2024-01-03"
+    assert RefreshRun.objects.filter(status=RefreshRun.Status.FINISHED).count() == 1
+    assert AreaPicture.objects.count() == summary["refresh"]["areas_recomputed"] > 0
+    assert AreaPicture.objects.get(area=area).data["sources"]
+
+
+def test_a_failed_refresh_after_an_import_keeps_the_import_and_says_so(tmp_path, monkeypatch):
+    from problembild.picture.refresh import run
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(run, "refresh", broken)
+    path = _two_row_csv(tmp_path / "x.csv", "2024-01-02T00:00")
+    result = runner.invoke(app, ["import", "incidents", str(path), "--source", "cli", "--refresh"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["added"] == 2
+    assert "the import was written, the refresh failed" in result.output and "disk full" in result.output
+    assert Incident.objects.filter(source="cli").count() == 2
+    # Without --refresh nothing is refreshed.
+    again = runner.invoke(app, ["import", "incidents", str(path), "--source", "cli"])
+    assert again.exit_code == 0 and "refresh" not in json.loads(again.stdout)
+
+
 def test_failed_cli_import_is_access_logged_too(tmp_path):
     from problembild.core.models import AccessLogEntry
 

@@ -66,11 +66,12 @@ def progress_bar(label: str):
         yield update
 
 
-def _run_import(fn, *args, command: str, **kwargs) -> None:
-    """Run an importer, print its summary as JSON (or its errors), and log it.
+def _run_import(fn, *args, command: str, print_summary: bool = True, **kwargs) -> dict:
+    """Run an importer, print its summary as JSON (or its errors), log it, and return the summary.
 
     Like an import on the import page, a command-line import is written to the access log
     (action ``import``): who (the operating-system user), which file and how many rows.
+    ``print_summary`` False: the caller prints it (:func:`_finish_import`).
     """
     from problembild.core.imports import ImportFailed
 
@@ -99,7 +100,45 @@ def _run_import(fn, *args, command: str, **kwargs) -> None:
         "added": result.added,
         **result.details,
     }
+    if print_summary:
+        console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+    return summary
+
+
+def _finish_import(summary: dict, then_refresh: bool) -> None:
+    """Print an import's summary, after refreshing the pictures when asked (``--refresh``).
+
+    The refresh runs in the same process (the morning routine pays for one start of Python
+    and Django, not two), once the import's progress bar is closed; its summary is the
+    ``refresh`` member of the printed one.
+    """
+    if then_refresh:
+        try:
+            summary["refresh"] = _run_refresh()
+        except Exception as exc:
+            # The import is committed and stays; only the pictures are behind.
+            console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+            err_console.print(
+                f"[red]Error: the import was written, the refresh failed: {escape(repr(exc))}. "
+                "Run `problembild refresh`.[/red]",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+def _run_refresh(
+    options=None, *, full: bool = False, areas: list[int] | None = None, bar: bool = True
+) -> dict:
+    """Run the refresh (with a progress bar unless ``bar`` is False) and return its summary."""
+    from problembild.picture.refresh.run import refresh as run
+
+    if not bar:
+        return run(options=options, full=full, areas=areas).as_dict()
+    with progress_bar("Computing problem pictures") as progress:
+        return run(
+            options=options, full=full, areas=areas, progress=lambda step, done, total: progress(done, total)
+        ).as_dict()
 
 
 def _log_import(command: str, args: tuple, summary: str, record_id: int | None = None) -> None:
@@ -205,13 +244,19 @@ def import_incidents_cmd(
         "--parallel/--no-parallel",
         help="Prepare chunks in a worker process (default: for files over a million rows).",
     ),
+    then_refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="Then refresh the problem pictures in the same run (the summary's refresh member), as "
+        "`problembild refresh` would: the morning routine in one command.",
+    ),
 ) -> None:
     """Import incidents from CSV, Parquet or GeoJSON and assign them to areas."""
     setup_django()
     from problembild.incidents.importers import import_incidents
 
     with progress_bar("Importing incidents") as progress:
-        _run_import(
+        summary = _run_import(
             import_incidents,
             file,
             command="import incidents",
@@ -221,7 +266,9 @@ def import_incidents_cmd(
             rejects=skip_invalid,
             progress=progress,
             parallel=parallel,
+            print_summary=False,
         )
+    _finish_import(summary, then_refresh)
 
 
 @import_app.command("polisen-events")
@@ -232,20 +279,25 @@ def import_polisen_cmd(
     skip_invalid: Path | None = typer.Option(
         None, "--skip-invalid", help="Import valid rows; write rejects here."
     ),
+    then_refresh: bool = typer.Option(
+        False, "--refresh", help="Then refresh the problem pictures in the same run (as for incidents)."
+    ),
 ) -> None:
     """Import the police's public events feed (polisen.se händelser)."""
     setup_django()
     from problembild.incidents.polisen import import_polisen_events
 
     with progress_bar("Importing police events") as progress:
-        _run_import(
+        summary = _run_import(
             import_polisen_events,
             file,
             command="import polisen-events",
             skip_invalid=skip_invalid is not None,
             rejects=skip_invalid,
             progress=progress,
+            print_summary=False,
         )
+    _finish_import(summary, then_refresh)
 
 
 @import_app.command("population")
@@ -800,7 +852,6 @@ def refresh(
     from datetime import date
 
     from problembild.picture.refresh.run import RefreshOptions, UnknownAreas
-    from problembild.picture.refresh.run import refresh as run
 
     try:
         options = RefreshOptions(
@@ -823,24 +874,17 @@ def refresh(
             raise typer.Exit(2)
         chosen = [int(p) for p in parts]
     try:
-        if as_json:
-            summary = run(options=options, full=full, areas=chosen)
-            print(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
-            return
-        with progress_bar("Computing problem pictures") as progress:
-            summary = run(
-                options=options,
-                full=full,
-                areas=chosen,
-                progress=lambda step, done, total: progress(done, total),
-            )
+        summary = _run_refresh(options, full=full, areas=chosen, bar=not as_json)
     except UnknownAreas as exc:
         err_console.print(
             f"[red]Error: --areas: no area has the panel id {', '.join(map(str, exc.panel_ids))}[/red]",
             highlight=False,
         )
         raise typer.Exit(2) from None
-    console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+        return
+    console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
 
 
 @app.command()
