@@ -9,6 +9,7 @@ placed by name at import (``incidents.importers.municipality_names``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 
@@ -46,10 +47,17 @@ class MunicipalityIndex:
         #: What the positions depend on (the codes in order and their boundaries), as a hash:
         #: positions kept between runs are valid under the same key.
         self.key = f"{cell_size} {digest.hexdigest()}"
-        self._index = (
-            AreaIndex([from_wkb(wkb) for _, wkb in pairs], np.arange(len(pairs)), cell_size=cell_size)
-            if pairs
-            else None
+        self._pairs, self._cell_size = pairs, cell_size
+
+    @functools.cached_property
+    def _index(self) -> AreaIndex | None:
+        """The raster, built when a point is first placed: a refresh whose positions are all
+        kept (under :attr:`key`) needs only the key, and the raster takes half a second."""
+        pairs = self._pairs
+        if not pairs:
+            return None
+        return AreaIndex(
+            [from_wkb(wkb) for _, wkb in pairs], np.arange(len(pairs)), cell_size=self._cell_size
         )
 
     def __len__(self) -> int:

@@ -35,15 +35,6 @@ MUNICIPALITY_PERIODS = ("month", "quarter", "year")
 
 
 @dataclass
-class InArea:
-    """The incidents inside an area: area id, indicator code and local time of each."""
-
-    area: np.ndarray
-    indicator: np.ndarray
-    local: pd.DatetimeIndex
-
-
-@dataclass
 class ToDate:
     """The current month so far, when the data end inside it, and the same days before.
 
@@ -61,11 +52,13 @@ class ToDate:
 
 @dataclass
 class Counts:
-    """Count tables (``count_table`` frames) keyed by period."""
+    """Count tables (``count_table`` frames) keyed by period, and the hours of the week."""
 
     area: dict[str, pd.DataFrame]
     municipality: dict[str, pd.DataFrame]
-    inside: InArea | None  # dropped once the hours of the week are counted
+    #: Area id -> incidents inside it per indicator and hour of the week, shape
+    #: ``(len(INDICATOR_CODES), 168)`` (Monday 00 first); every area of the register.
+    hours: dict[int, np.ndarray]
     to_date: ToDate | None = None
 
     @property
@@ -76,76 +69,152 @@ class Counts:
 #: How a derived per-incident column is had: ``column(name, key, compute)`` (see
 #: :func:`~.snapshot.column`, which keeps it between runs), or computed on the spot.
 ColumnSource = Callable[[str, str, Callable[[IncidentArrays], np.ndarray]], np.ndarray]
+#: How a summary of each kept segment is had: ``parts(name, key, compute)`` (see
+#: :func:`~.snapshot.per_segment`), or one part of all rows.
+PartSource = Callable[
+    [str, str, Callable[[IncidentArrays], dict[str, np.ndarray]]], list[dict[str, np.ndarray]]
+]
+
+#: Bumped when :func:`segment_cubes` counts differently: kept cubes of another version are not read.
+CUBES_VERSION = 1
+_HOURS = 7 * 24
 
 
 def count_incidents(
-    data: IncidentArrays, areas: list[Area], as_of: pd.Timestamp, *, column: ColumnSource | None = None
+    data: IncidentArrays,
+    areas: list[Area],
+    as_of: pd.Timestamp,
+    *,
+    column: ColumnSource | None = None,
+    parts: PartSource | None = None,
 ) -> Counts:
     """Counts of every area (all of ``areas``, zeros included) and of their municipalities.
 
-    Each incident's local time and municipality are derived columns: ``column`` keeps them
-    between runs (a daily run converts and places only the new rows). The incidents are
-    counted per key, indicator and local day once (:func:`~problembild.analysis.indicators.day_cube`),
-    and every period's table is read off that cube.
+    The incidents are counted once per key, indicator and local day, and per area,
+    indicator and hour of the week (:func:`segment_cubes`); every period's table, the
+    month so far and the hours of the week are read off those cubes. Cubes add, so
+    ``parts`` keeps one per kept segment and a daily run counts its new rows only.
+    ``column`` keeps the incidents' local times, which the month so far needs when the
+    data end inside a day.
     """
+    index = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id})
 
-    def computed(name: str, key: str, compute: Callable[[IncidentArrays], np.ndarray]) -> np.ndarray:
-        return compute(data)
+    def compute(rows: IncidentArrays) -> dict[str, np.ndarray]:
+        return segment_cubes(rows, index)
 
-    column = column or computed
-    local_s = column("local", _zone_key(), lambda rows: periods.local_seconds(rows.t))
-    day = local_s // 86_400
-    inside = np.flatnonzero(data.area >= 0)
-    # Only the columns the counts need, not a copy of every array.
-    in_area = InArea(
-        data.area[inside],
-        data.indicator[inside],
-        pd.DatetimeIndex(local_s[inside].astype("datetime64[s]")).as_unit("us"),
-    )
+    key = f"{CUBES_VERSION} {_zone_key()} {index.key} {list(INDICATOR_CODES)}"
+    cubes = add_cubes(parts("cubes", key, compute) if parts else [compute(data)], n_muni=len(index))
+
     end = as_of.tz_localize(None)
-    if len(in_area.local):
-        start = in_area.local.min()
+    n_inside = int(cubes["inside"])
+    if n_inside:
+        start = pd.Timestamp(int(cubes["first_local"]), unit="s")
         # How late the first incident may come and the data still cover their first period.
         days = max((end - start) / pd.Timedelta(days=1), 1.0)
-        slack = pd.Timedelta(days=3 * days / len(in_area.local))
+        slack = pd.Timedelta(days=3 * days / n_inside)
     else:
         start, slack = (as_of - pd.DateOffset(years=1)).tz_localize(None), pd.Timedelta(0)
     spans = {p: complete_span(start, as_of, p, slack=slack) for p in PERIODS_STORED}
-    first_day, n_days = (int(day.min()), int(day.max() - day.min()) + 1) if len(day) else (0, 1)
+    first_day = int(cubes["first_day"])
 
     # Areas: the register's and any other area an incident lies in, in id order.
     keys = np.array([a.pk for a in areas], dtype=np.int64)
-    listed = np.union1d(keys, np.unique(in_area.area))
-    area_cube = indicators.day_cube(
-        np.searchsorted(listed, in_area.area),
-        in_area.indicator,
-        day[inside],
-        n_keys=len(listed),
-        first_day=first_day,
-        n_days=n_days,
-    )
+    found = cubes["area_ids"]
+    listed = np.union1d(keys, found)
+    area_cube = np.zeros((len(listed), *cubes["area_days"].shape[1:]), dtype=np.int64)
+    area_cube[np.searchsorted(listed, found)] = cubes["area_days"]
     area_keys = pd.DataFrame({"area_id": pd.array(listed, dtype="Int64")})
     always = np.isin(listed, keys)
     area_counts = {
         p: _table(area_cube, area_keys, p, spans[p], first_day, always=always) for p in PERIODS_STORED
     }
-    frame = incident_frame(in_area.area, in_area.indicator, in_area.local)
-    to_date = month_to_date(frame, start - slack, as_of, pd.Index(keys, name="area_id"))
-    del frame, area_cube
+    to_date = _to_date(area_cube, listed, keys, first_day, start - slack, as_of, data, column)
+    del area_cube
 
-    index = MunicipalityIndex({a.municipality_id for a in areas if a.municipality_id})
-    muni = column("municipality", index.key, lambda rows: index.positions_at(rows.x, rows.y).astype(np.int16))
-    near = np.flatnonzero(muni < len(index))
-    muni_cube = indicators.day_cube(
-        muni[near], data.indicator[near], day[near], n_keys=len(index), first_day=first_day, n_days=n_days
-    )
-    del near, day
     # Categorical in the index's order (the register's name order), as the tables list them.
     muni_keys = pd.DataFrame(
         {"municipality": pd.Categorical.from_codes(np.arange(len(index)), categories=index.codes[:-1])}
     )
-    muni_counts = {p: _table(muni_cube, muni_keys, p, spans[p], first_day) for p in MUNICIPALITY_PERIODS}
-    return Counts(area=area_counts, municipality=muni_counts, inside=in_area, to_date=to_date)
+    muni_counts = {
+        p: _table(cubes["muni_days"], muni_keys, p, spans[p], first_day) for p in MUNICIPALITY_PERIODS
+    }
+    at = {int(a): i for i, a in enumerate(found)}
+    none = np.zeros((len(INDICATOR_CODES), _HOURS), dtype=np.int64)
+    hours = {int(pk): cubes["hours"][at[pk]] if pk in at else none for pk in keys}
+    return Counts(area=area_counts, municipality=muni_counts, hours=hours, to_date=to_date)
+
+
+def segment_cubes(rows: IncidentArrays, index: MunicipalityIndex) -> dict[str, np.ndarray]:
+    """What the counts need of ``rows``, as arrays that add up over sets of rows (:func:`add_cubes`).
+
+    * ``area_ids``: the areas with an incident inside (sorted), the rows of the two area cubes;
+    * ``area_days``: incidents inside per area, indicator and local day from ``first_day``
+      (:func:`~problembild.analysis.indicators.day_cube`);
+    * ``muni_days``: placed incidents per municipality (``index`` positions), indicator and day;
+    * ``hours``: incidents inside per area, indicator and hour of the week (Monday 00 first);
+    * ``inside`` and ``first_local``: how many incidents are inside an area, and the local
+      time (seconds) of the earliest.
+    """
+    n_vocab = len(INDICATOR_CODES)
+    local_s = periods.local_seconds(rows.t)
+    day = local_s // 86_400
+    first_day, n_days = (int(day.min()), int(day.max() - day.min()) + 1) if len(day) else (0, 0)
+    inside = np.flatnonzero(rows.area >= 0)
+    area_ids, key_index = np.unique(rows.area[inside], return_inverse=True)
+    indicator = rows.indicator[inside].astype(np.int64)
+    area_days = indicators.day_cube(
+        key_index, indicator, day[inside], n_keys=len(area_ids), first_day=first_day, n_days=n_days
+    )
+    # 1970-01-01 was a Thursday: weekday (Monday 0) is (day + 3) % 7, in local wall-clock time.
+    cell = ((day[inside] + 3) % 7) * 24 + (local_s[inside] % 86_400) // 3_600
+    hours = np.bincount(
+        (key_index * n_vocab + indicator) * _HOURS + cell, minlength=len(area_ids) * n_vocab * _HOURS
+    ).reshape(len(area_ids), n_vocab, _HOURS)
+    muni = index.positions_at(rows.x, rows.y)
+    near = np.flatnonzero(muni < len(index))
+    muni_days = indicators.day_cube(
+        muni[near], rows.indicator[near], day[near], n_keys=len(index), first_day=first_day, n_days=n_days
+    )
+    return {
+        "area_ids": area_ids.astype(np.int64),
+        "first_day": np.array(first_day),
+        "area_days": area_days,
+        "muni_days": muni_days,
+        "hours": hours,
+        "inside": np.array(len(inside)),
+        "first_local": np.array(int(local_s[inside].min()) if len(inside) else np.iinfo(np.int64).max),
+    }
+
+
+def add_cubes(parts: list[dict[str, np.ndarray]], *, n_muni: int) -> dict[str, np.ndarray]:
+    """The :func:`segment_cubes` of the union of the parts' rows (at least one day wide)."""
+    n_vocab = len(INDICATOR_CODES)
+    spans = [(int(p["first_day"]), int(p["area_days"].shape[2])) for p in parts]
+    spans = [(f, n) for f, n in spans if n] or [(0, 1)]
+    first = min(f for f, _ in spans)
+    n_days = max(f + n for f, n in spans) - first
+    area_ids = np.unique(np.concatenate([np.asarray(p["area_ids"], dtype=np.int64) for p in parts]))
+    area_days = np.zeros((len(area_ids), n_vocab, n_days), dtype=np.int64)
+    muni_days = np.zeros((n_muni, n_vocab, n_days), dtype=np.int64)
+    hours = np.zeros((len(area_ids), n_vocab, _HOURS), dtype=np.int64)
+    for p in parts:
+        n = int(p["area_days"].shape[2])
+        if not n:
+            continue
+        rows = np.searchsorted(area_ids, p["area_ids"])
+        at = int(p["first_day"]) - first
+        area_days[rows, :, at : at + n] += p["area_days"]
+        muni_days[:, :, at : at + n] += p["muni_days"]
+        hours[rows] += p["hours"]
+    return {
+        "area_ids": area_ids,
+        "first_day": np.array(first),
+        "area_days": area_days,
+        "muni_days": muni_days,
+        "hours": hours,
+        "inside": np.array(sum(int(p["inside"]) for p in parts)),
+        "first_local": np.array(min(int(p["first_local"]) for p in parts)),
+    }
 
 
 def _zone_key() -> str:
@@ -161,6 +230,29 @@ def _zone_key() -> str:
     return f"{LOCAL_TIMEZONE} {version} {pd.__version__}"
 
 
+def to_date_windows(
+    covered_from: pd.Timestamp, as_of: pd.Timestamp
+) -> dict[str, tuple[pd.Timestamp, pd.Timestamp] | None] | None:
+    """The windows of :class:`ToDate` (``current``, ``previous``, ``last_year``), or None
+    when the data end on a month's first day. See :func:`month_to_date`."""
+    end = as_of.tz_localize(None)
+    start = periods.period_start(end, "month")
+    if end == start:
+        return None
+    length = end - start
+    before = start - pd.DateOffset(months=1)
+    year_before = start - pd.DateOffset(years=1)
+    return {
+        "current": (start, end),
+        "previous": (before, min(before + length, start)) if covered_from <= before else None,
+        "last_year": (year_before, year_before + length) if covered_from <= year_before else None,
+    }
+
+
+def _to_date_index(keys: pd.Index) -> pd.MultiIndex:
+    return pd.MultiIndex.from_product([keys, [*INDICATOR_CODES, ALL]], names=["area_id", "indicator"])
+
+
 def month_to_date(
     frame: pd.DataFrame, covered_from: pd.Timestamp, as_of: pd.Timestamp, keys: pd.Index
 ) -> ToDate | None:
@@ -172,19 +264,10 @@ def month_to_date(
     The window a month before is as many days long, cut at the month's end (15 days of
     March against 1–15 February; 30 days of March against the 28 of February).
     """
-    end = as_of.tz_localize(None)
-    start = periods.period_start(end, "month")
-    if end == start:
+    windows = to_date_windows(covered_from, as_of)
+    if windows is None:
         return None
-    length = end - start
-    before = start - pd.DateOffset(months=1)
-    year_before = start - pd.DateOffset(years=1)
-    windows: dict[str, tuple[pd.Timestamp, pd.Timestamp] | None] = {
-        "current": (start, end),
-        "previous": (before, min(before + length, start)) if covered_from <= before else None,
-        "last_year": (year_before, year_before + length) if covered_from <= year_before else None,
-    }
-    index = pd.MultiIndex.from_product([keys, [*INDICATOR_CODES, ALL]], names=["area_id", "indicator"])
+    index = _to_date_index(keys)
     table = pd.DataFrame(index=index)
     for name, window in windows.items():
         if window is None:
@@ -198,6 +281,69 @@ def month_to_date(
         counted = pd.concat([by_code, total])
         table[name] = counted.reindex(index, fill_value=0).astype("Int64").to_numpy()
     return ToDate(windows["current"], windows["previous"], windows["last_year"], table)  # type: ignore[arg-type]
+
+
+def month_to_date_from_cube(
+    cube: np.ndarray,
+    listed: np.ndarray,
+    first_day: int,
+    covered_from: pd.Timestamp,
+    as_of: pd.Timestamp,
+    keys: pd.Index,
+) -> ToDate | None:
+    """:func:`month_to_date` read off an area day cube (rows ``listed``, days from ``first_day``).
+
+    Only for windows of whole local days, that is, when ``as_of`` is a local midnight (the
+    end of the data is the day after the last incident); equal to :func:`month_to_date` of
+    the same incidents then (tested).
+    """
+    windows = to_date_windows(covered_from, as_of)
+    if windows is None:
+        return None
+    index = _to_date_index(keys)
+    wanted = keys.to_numpy()
+    known = np.isin(wanted, listed)  # a key without a row in the cube counts nothing
+    rows = np.searchsorted(listed, wanted[known])
+    table = pd.DataFrame(index=index)
+    epoch = pd.Timestamp(0)
+    for name, window in windows.items():
+        if window is None:
+            table[name] = pd.array([pd.NA] * len(index), dtype="Int64")
+            continue
+        lo, hi = ((w - epoch) // pd.Timedelta(days=1) - first_day for w in window)
+        lo, hi = min(max(lo, 0), cube.shape[2]), min(max(hi, 0), cube.shape[2])
+        by_code = np.zeros((len(wanted), cube.shape[1]), dtype=np.int64)
+        by_code[known] = cube[rows, :, lo:hi].sum(axis=2)
+        counted = np.concatenate([by_code, by_code.sum(axis=1, keepdims=True)], axis=1)
+        table[name] = counted.ravel()
+    return ToDate(windows["current"], windows["previous"], windows["last_year"], table)  # type: ignore[arg-type]
+
+
+def _to_date(
+    cube: np.ndarray,
+    listed: np.ndarray,
+    keys: np.ndarray,
+    first_day: int,
+    covered_from: pd.Timestamp,
+    as_of: pd.Timestamp,
+    data: IncidentArrays,
+    column: ColumnSource | None,
+) -> ToDate | None:
+    """The month so far: off the day cube, or from the incidents when the data end inside a day."""
+    index = pd.Index(keys, name="area_id")
+    end = as_of.tz_localize(None)
+    if end == end.normalize():
+        return month_to_date_from_cube(cube, listed, first_day, covered_from, as_of, index)
+    key = _zone_key()
+    local = (
+        column("local", key, lambda rows: periods.local_seconds(rows.t))
+        if column
+        else periods.local_seconds(data.t)
+    )
+    inside = np.flatnonzero(data.area >= 0)
+    times = pd.DatetimeIndex(local[inside].astype("datetime64[s]")).as_unit("us")
+    frame = incident_frame(data.area[inside], data.indicator[inside], times)
+    return month_to_date(frame, covered_from, as_of, index)
 
 
 def complete_span(

@@ -17,7 +17,7 @@ import pandas as pd
 from django.conf import settings
 from django.db.models import Count, Max
 
-from problembild.analysis import periods, timepattern
+from problembild.analysis import periods
 from problembild.analysis.change import change_table
 from problembild.analysis.control import control_flags
 from problembild.analysis.officers import officer_requirement
@@ -49,7 +49,7 @@ from ..document import (
     YearFigures,
     plain,
 )
-from .counts import Counts, InArea, ToDate
+from .counts import Counts, ToDate
 from .load import IncidentArrays
 from .tables import KEYS, WindowStats
 
@@ -106,20 +106,14 @@ def unusual_weeks(weekly: pd.DataFrame) -> list[UnusualWeek]:
     ][-20:]
 
 
-def hours_of_week(inside: InArea, areas: list[Area]) -> dict[int, dict[str, list[list[int]]]]:
+def hours_of_week(hours: dict[int, np.ndarray], areas: list[Area]) -> dict[int, dict[str, list[list[int]]]]:
     """Per area: the 7 x 24 weekday-hour counts of all incidents and of each indicator.
 
-    One bincount over (area, indicator, weekday-hour) for every area at once.
+    ``hours``: area id -> counts per indicator and hour of the week (:attr:`Counts.hours`).
     """
-    cells = timepattern.hour_of_week_cells(inside.local)
-    position = {a.pk: i for i, a in enumerate(areas)}
-    pos = pd.Series(inside.area).map(position).to_numpy()
-    known = ~pd.isna(pos)
-    n_ind, n_cells = len(INDICATOR_CODES), 7 * 24
-    flat = (pos[known].astype(np.int64) * n_ind + inside.indicator[known]) * n_cells + cells[known]
-    cube = np.bincount(flat, minlength=len(areas) * n_ind * n_cells).reshape(len(areas), n_ind, 7, 24)
     out = {}
-    for area, counts in zip(areas, cube, strict=True):
+    for area in areas:
+        counts = hours[area.pk].reshape(len(INDICATOR_CODES), 7, 24)
         hw = {ALL: counts.sum(axis=0).tolist()}
         hw.update({code: counts[i].tolist() for i, code in enumerate(INDICATOR_CODES)})
         out[area.pk] = hw

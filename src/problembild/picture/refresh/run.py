@@ -281,7 +281,11 @@ def _refresh(
         del tasks
         with clock.stage("counts"):
             counts = count_incidents(
-                data, areas, as_of, column=functools.partial(snapshot.column, data, loaded)
+                data,
+                areas,
+                as_of,
+                column=functools.partial(snapshot.column, data, loaded),
+                parts=functools.partial(snapshot.per_segment, data, loaded),
             )
         with clock.stage("dispersion"):
             dispersion = monthly_dispersion(counts.monthly)
@@ -293,10 +297,9 @@ def _refresh(
             current = {a.pk: a.current_category for a in Area.objects.current().with_current_category()}
             stats = window_stats(counts.monthly, population, current, dispersion)
             area_sources = documents.sources(data, names)
-            hours = documents.hours_of_week(counts.inside, areas)
+            hours = documents.hours_of_week(counts.hours, areas)
             n_loaded = len(data)
             del data
-            counts.inside = None  # ten million local times are not kept to the end
         summary = RefreshSummary(incidents=n_loaded, as_of=as_of.date().isoformat(), loaded=loaded.report())
         if chosen is not None:
             summary.areas = sorted(a.panel_id for a in areas if a.pk in chosen)

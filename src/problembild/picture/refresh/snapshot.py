@@ -169,14 +169,53 @@ def column(
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _save(folder: Path, label: str, name: str, values: np.ndarray) -> None:
-    """Write a derived column (atomically) and drop the same column of another key."""
+def per_segment(
+    data: IncidentArrays,
+    loaded: Loaded,
+    name: str,
+    key: str,
+    compute: Callable[[IncidentArrays], dict[str, np.ndarray]],
+) -> list[dict[str, np.ndarray]]:
+    """A summary of each segment's rows (``compute(rows)``: named arrays), kept beside it.
+
+    For summaries that add up (counts): the caller combines the segments' parts, and a
+    daily run computes the part of the new rows only. Kept as ``<name>-<hash of key>.npz``,
+    ``key`` as for :func:`column`. Without kept segments: one part, of all rows, not kept.
+    """
+    if sum(rows for _, rows in loaded.segments) != len(data) or not loaded.segments:
+        return [compute(data)]
+    label = f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    parts = []
+    start = 0
+    for folder, rows in loaded.segments:
+        path = folder / f"{label}.npz"
+        part = None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                part = {k: stored[k] for k in stored.files}
+        except (OSError, ValueError):
+            pass
+        if part is None or int(part.get("rows", -1)) != rows:
+            part = {**compute(data.take(slice(start, start + rows))), "rows": np.array(rows)}
+            _save(folder, label, name, part)
+        start += rows
+        parts.append(part)
+    return parts
+
+
+def _save(folder: Path, label: str, name: str, values: np.ndarray | dict[str, np.ndarray]) -> None:
+    """Write a derived column, or a segment's named arrays (atomically), and drop the same
+    of another key."""
+    suffix = ".npz" if isinstance(values, dict) else ".npy"
     try:
-        staged = folder / f".{label}-{uuid.uuid4().hex}.npy"
-        np.save(staged, values, allow_pickle=False)
-        os.replace(staged, folder / f"{label}.npy")
-        for other in folder.glob(f"{name}-*.npy"):
-            if other.name != f"{label}.npy":
+        staged = folder / f".{label}-{uuid.uuid4().hex}{suffix}"
+        if isinstance(values, dict):
+            np.savez(staged, allow_pickle=False, **values)
+        else:
+            np.save(staged, values, allow_pickle=False)
+        os.replace(staged, folder / f"{label}{suffix}")
+        for other in folder.glob(f"{name}-*{suffix}"):
+            if other.name != f"{label}{suffix}":
                 other.unlink(missing_ok=True)
     except OSError:  # the folder went (a concurrent run compacted it): computed, not kept
         pass
