@@ -64,3 +64,45 @@ def test_full_runs_and_unreadable_files_fit_everything(tmp_path):
     off.fit(series(1), STARTS)
     off.save()  # nothing kept, nothing raised
     assert off.hits == 0
+
+
+def test_parts_of_the_same_series_and_code_are_taken_from_the_last_run(tmp_path):
+    """The unusual weeks and trends of an area whose series stood: the same frame (whatever
+    its index), name and code give the kept result; another value, dtype, name or code
+    computes it."""
+    from problembild.analysis import control
+    from problembild.picture.refresh import documents
+
+    path = tmp_path / "fits.pkl"
+    weekly = pd.DataFrame(
+        {
+            "area_id": 7,
+            "indicator": "all",
+            "period_start": pd.date_range("2022-01-03", periods=120, freq="W-MON"),
+            "count": np.random.default_rng(5).poisson(9, 120),
+        }
+    )
+    weekly.loc[100, "count"] = 60  # an unusual week
+    code = (documents, control)
+    first = FitMemo(path)
+    weeks = first.part("unusual_weeks", weekly, documents.unusual_weeks, code=code)
+    assert weeks == documents.unusual_weeks(weekly) and weeks and first.parts == {"computed": 1, "reused": 0}
+    first.save()
+
+    calls = []
+
+    def counted(frame):
+        calls.append(1)
+        return documents.unusual_weeks(frame)
+
+    second = FitMemo(path)
+    shifted = weekly.set_axis(weekly.index + 500)  # the same rows further down a longer table
+    assert second.part("unusual_weeks", shifted, counted, code=code) == weeks and not calls
+    changed = weekly.assign(count=weekly["count"].where(weekly.index != 3, 10_000))
+    second.part("unusual_weeks", changed, counted, code=code)
+    second.part("unusual_weeks", weekly.astype({"count": "float64"}), counted, code=code)
+    second.part("other", weekly, counted, code=code)
+    second.part("unusual_weeks", weekly, counted, code=(documents,))
+    assert len(calls) == 4 and second.parts == {"computed": 4, "reused": 1}
+    assert FitMemo(path, reuse=False).part("unusual_weeks", weekly, counted, code=code) == weeks
+    assert len(calls) == 5

@@ -8,6 +8,11 @@ a fit whose series, period starts and options it has seen in the last run with t
 result. The key also hashes the source of :mod:`problembild.analysis.trend` and the
 statsmodels version, so a change of the model fits again.
 
+The same memo answers the other parts of an area's picture that are computed from its
+complete periods' series alone (:meth:`FitMemo.part`: the trends section, the unusual
+weeks), and the dispersion of every area's months: on a day that closes no period they
+are what they were, also for every area the day's incidents touched.
+
 The fits are kept beside the incident columns (``INCIDENT_SNAPSHOTS``), as a pickle the
 app itself wrote (like Django's file cache); unreadable or absent, everything is fitted.
 """
@@ -18,8 +23,10 @@ import hashlib
 import inspect
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +37,7 @@ from problembild.analysis.trend import TrendResult, fit_trend
 
 #: The code the results depend on: a change of either fits again.
 _CODE = hashlib.sha256((inspect.getsource(trend) + statsmodels.__version__).encode()).digest()
+T = TypeVar("T")
 
 
 class FitMemo:
@@ -45,12 +53,17 @@ class FitMemo:
         self.new: dict[bytes, TrendResult] = {}
         self.hits = 0  # calls answered without fitting
         self.fitted = 0
+        self.old_parts: dict[bytes, Any] = {}
+        self.new_parts: dict[bytes, Any] = {}
+        self.parts = {"computed": 0, "reused": 0}
+        self._code: dict[tuple[ModuleType, ...], bytes] = {}
         if path is not None and reuse:
             try:
                 with open(path, "rb") as fh:
                     loaded = pickle.load(fh)
                 if isinstance(loaded, dict) and loaded.get("code") == _CODE:
                     self.old = loaded["fits"]
+                    self.old_parts = loaded.get("parts", {})
             except (
                 OSError,
                 pickle.UnpicklingError,
@@ -60,7 +73,38 @@ class FitMemo:
                 KeyError,
                 TypeError,
             ):
-                self.old = {}
+                self.old, self.old_parts = {}, {}
+
+    def part(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        compute: Callable[[pd.DataFrame], T],
+        *,
+        code: tuple[ModuleType, ...],
+    ) -> T:
+        """``compute(frame)``, from the last run when it had the same ``name``, frame and code.
+
+        ``frame``'s values, columns and dtypes are hashed, not its index (an area's rows keep
+        their content but not their position in the table when other rows come before them).
+        ``code``: the modules the result depends on, hashed with their source.
+        """
+        if code not in self._code:
+            self._code[code] = hashlib.sha256(
+                _CODE + "".join(inspect.getsource(m) for m in code).encode()
+            ).digest()
+        digest = hashlib.sha256(self._code[code])
+        digest.update(repr((name, list(frame.columns), [str(t) for t in frame.dtypes])).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        key = digest.digest()
+        if key in self.new_parts or key in self.old_parts:
+            found = self.new_parts.get(key, self.old_parts.get(key))
+            self.parts["reused"] += 1
+        else:
+            found = compute(frame)
+            self.parts["computed"] += 1
+        self.new_parts[key] = found
+        return found
 
     def fit(self, series_counts: Any, period_starts: Any, **options: Any) -> TrendResult:
         """:func:`~problembild.analysis.trend.fit_trend` of these arguments, from the last run when it had them."""
@@ -81,11 +125,15 @@ class FitMemo:
         return found
 
     def save(self) -> None:
-        """Keep this run's fits (only those: the file does not grow) for the next run."""
+        """Keep this run's fits and parts (only those: the file does not grow) for the next run."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staged = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         with open(staged, "wb") as fh:
-            pickle.dump({"code": _CODE, "fits": self.new}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                {"code": _CODE, "fits": self.new, "parts": self.new_parts},
+                fh,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
         os.replace(staged, self.path)

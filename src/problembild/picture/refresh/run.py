@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from django.conf import settings
@@ -29,7 +30,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from pydantic import ValidationError
 
-from problembild.analysis import change, indicators, trend
+from problembild.analysis import change, control, indicators, periods, ratetest, trend
 from problembild.analysis.trend import TrendResult, fit_trend
 from problembild.areas.models import Area
 
@@ -110,6 +111,10 @@ class RefreshSummary:
     loaded: dict = field(default_factory=dict)
     #: Trend fits of areas and units: done, and answered from the last run's (same series).
     trend_fits: dict = field(default_factory=dict)
+    #: The parts computed from complete periods' series alone (each recomputed area's trends
+    #: and unusual weeks, the dispersion): computed, and taken from the last run's (same
+    #: series and code).
+    series_parts: dict = field(default_factory=dict)
     units: int = 0
     indicator_values: int = 0
     #: Stages skipped because their inputs were those of the last run (``memo``):
@@ -288,7 +293,10 @@ def _refresh(
                 parts=functools.partial(snapshot.per_segment, data, loaded),
             )
         with clock.stage("dispersion"):
-            dispersion = monthly_dispersion(counts.monthly)
+            # From the complete months alone: on a day that closes none, the last run's.
+            dispersion = memo.part(
+                "dispersion", counts.monthly, monthly_dispersion, code=(tables, change, ratetest)
+            )
         with clock.stage("indicator_values"):
             n_values, values_reused = _indicator_values(
                 counts, population, {a.pk: a.municipality_id or "" for a in areas}, dispersion, kept, full
@@ -315,6 +323,7 @@ def _refresh(
             summary=summary,
             clock=clock,
             fit=memo.fit,
+            part=memo.part,
         )
         with clock.stage("units"):
             summary.units, units_reused = _units(
@@ -351,6 +360,7 @@ def _refresh(
 
     summary.indicator_values = n_values
     summary.trend_fits = {"fitted": memo.fitted, "reused": memo.hits}
+    summary.series_parts = dict(memo.parts)
     memo.save()
     _finish(run, summary, clock, options)
     return summary
@@ -531,12 +541,20 @@ def _area_parts(
     summary: RefreshSummary,
     clock: _Clock,
     fit: Callable[..., TrendResult] = fit_trend,
+    part: Callable[..., Any] | None = None,
 ) -> dict[int, tuple[dict, dict]]:
     """Every area's expensive parts (reused or new, but the space part) and compared parts.
 
     The areas outside ``mine`` get empty expensive parts: theirs are read when written.
-    ``fit``: how trends are fitted (``fit_trend`` or a :class:`~.fits.FitMemo`'s).
+    ``fit``: how trends are fitted (``fit_trend`` or a :class:`~.fits.FitMemo`'s); ``part``:
+    how the parts computed from an area's series alone are had (:meth:`~.fits.FitMemo.part`,
+    or computed).
     """
+    if part is None:
+
+        def part(name, frame, compute, *, code):
+            return compute(frame)
+
     inputs = []
     for area in areas:
         residents = population.get(area.pk)
@@ -568,8 +586,18 @@ def _area_parts(
         else:
             with clock.stage("trends_and_time"):
                 expensive = {
-                    "trends": documents.trends(monthly_of.get(area.pk, monthly.iloc[:0]), fit),
-                    "unusual_weeks": documents.unusual_weeks(weekly_of.get(area.pk, week.iloc[:0])),
+                    "trends": part(
+                        "trends",
+                        monthly_of.get(area.pk, monthly.iloc[:0]),
+                        lambda rows: documents.trends(rows, fit),
+                        code=(documents, document_schema),
+                    ),
+                    "unusual_weeks": part(
+                        "unusual_weeks",
+                        weekly_of.get(area.pk, week.iloc[:0]),
+                        documents.unusual_weeks,
+                        code=(documents, document_schema, control, periods),
+                    ),
                     "hour_of_week": hours[area.pk],
                 }
             summary.areas_recomputed += 1
