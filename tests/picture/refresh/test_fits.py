@@ -42,10 +42,17 @@ def test_the_next_run_answers_the_same_series_from_the_last_and_fits_the_others(
     second.fit(series(3), STARTS)  # another series: fitted
     assert len(calls) == 2
     second.save()
-    # Only the last run's fits are kept: series 2 was not asked for, and is fitted again.
+    # A fit not asked for is kept for KEEP_RUNS runs after its last use (a run that
+    # recomputes no area keeps the areas' fits), then dropped: the file does not grow.
+    for _ in range(fits.KEEP_RUNS - 2):
+        FitMemo(path).save()
     third = FitMemo(path)
     third.fit(series(2), STARTS)
-    assert third.hits == 0 and len(calls) == 3
+    assert third.hits == 1 and len(calls) == 2
+    FitMemo(path).save()
+    fourth = FitMemo(path)
+    fourth.fit(series(2), STARTS)
+    assert fourth.hits == 0 and len(calls) == 3
 
 
 def test_full_runs_and_unreadable_files_fit_everything(tmp_path):

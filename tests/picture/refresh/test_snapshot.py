@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.test import override_settings
 
@@ -236,21 +238,29 @@ def test_tables_whose_inputs_did_not_change_are_not_written_again(rosengard_data
     ]
 
 
-@pytest.mark.parametrize("sizes", [[50], [40, 3, 0, 5], [2, 30], [0, 7]])
-def test_the_order_by_x_from_kept_segments_is_the_stable_sort(tmp_path, sizes):
-    """Ties (within and across segments) and rows without coordinates (last) as
-    ``np.argsort(x, kind="stable")`` orders them, element for element."""
+@pytest.mark.parametrize("sizes", [[300], [240, 30, 0, 30], [2, 298], [0, 300]])
+def test_the_surroundings_from_kept_segments_are_those_of_all_rows(tmp_path, sizes):
+    """The rows near each area (ascending) and the digests of the ids inside and around it,
+    kept per segment and joined, equal one search over all rows; so do the fingerprints."""
+    from problembild.areas.models import Area
+    from problembild.picture.refresh.fingerprints import _digest, fingerprints, surroundings
+    from problembild.picture.refresh.space import nearby
+
+    register = list(Area.objects.order_by("pk"))
+    areas = register[:5]  # the incidents lie around these
     rng = np.random.default_rng(len(sizes))
     n = sum(sizes)
-    x = rng.integers(0, 6, n).astype(float)
-    x[rng.random(n) < 0.2] = np.nan
+    centres = np.array([[a.shape.centroid.x, a.shape.centroid.y] for a in areas])
+    which = rng.integers(0, len(areas), n)
+    xy = centres[which] + rng.normal(0, 2_000, (n, 2))
+    xy[rng.random(n) < 0.1] = np.nan
     data = IncidentArrays(
-        id=np.arange(n),
-        area=np.full(n, -1),
+        id=np.arange(1, n + 1) * 3,
+        area=np.where(rng.random(n) < 0.7, np.array([a.pk for a in areas])[which], -1),
         indicator=np.zeros(n, dtype=np.int8),
         t=np.zeros(n, dtype=np.int64),
-        x=x,
-        y=x.copy(),
+        x=xy[:, 0],
+        y=xy[:, 1],
         synthetic=np.zeros(n, dtype=bool),
         source=np.zeros(n, dtype=np.int16),
     )
@@ -259,6 +269,21 @@ def test_the_order_by_x_from_kept_segments_is_the_stable_sort(tmp_path, sizes):
         (tmp_path / f"s{i}").mkdir()
         segments.append((tmp_path / f"s{i}", rows))
     loaded = snapshot.Loaded(segments=segments)
+    boundaries = [(a.pk, a.shape) for a in register] + [(10**6, None)]
+    space = RefreshOptions().space_settings()
+    whole = surroundings(boundaries, data, space)
+    expected_near = nearby(boundaries, data.x, data.y, space)
+    assert whole.near.keys() == expected_near.keys() == {a.pk for a in register if a.shape is not None}
+    for pk, rows in expected_near.items():
+        np.testing.assert_array_equal(whole.near[pk], rows)
+        assert whole.around[pk] == _digest(data.id[rows])
+        assert whole.own.get(pk, (0, 0, 0)) == _digest(data.id[data.area == pk])
     for _ in range(2):  # computed and kept, then read back
-        np.testing.assert_array_equal(snapshot.order_by_x(data, loaded), np.argsort(x, kind="stable"))
-    np.testing.assert_array_equal(snapshot.order_by_x(data, snapshot.Loaded()), np.argsort(x, kind="stable"))
+        kept = surroundings(
+            boundaries, data, space, parts=functools.partial(snapshot.per_segment, data, loaded)
+        )
+        assert kept.near.keys() == whole.near.keys()
+        assert all(np.array_equal(kept.near[pk], whole.near[pk]) for pk in whole.near)
+        assert (kept.own, kept.around) == (whole.own, whole.around)
+    as_of = pd.Timestamp("2025-01-01", tz="Europe/Stockholm")
+    assert fingerprints({}, data, as_of, space, around=kept) == fingerprints({}, data, as_of, space)

@@ -4,7 +4,7 @@ The trends of areas and units are fitted to complete months, and a daily import 
 incidents to the month in progress: on most days every series is what it was, yet the
 areas it touched are recomputed (their fingerprints changed) and every unit's trends are
 fitted again — hundreds of GLM fits, seconds of a daily refresh. :class:`FitMemo` answers
-a fit whose series, period starts and options it has seen in the last run with the stored
+a fit whose series, period starts and options it has seen in the last runs with the stored
 result. The key also hashes the source of :mod:`problembild.analysis.trend` and the
 statsmodels version, so a change of the model fits again.
 
@@ -49,21 +49,23 @@ class FitMemo:
 
     def __init__(self, path: Path | None, *, reuse: bool = True) -> None:
         self.path = path
-        self.old: dict[bytes, TrendResult] = {}
+        #: The last runs' results: key -> (result, number of the run that last used it).
+        self.old: dict[bytes, tuple[TrendResult, int]] = {}
         self.new: dict[bytes, TrendResult] = {}
         self.hits = 0  # calls answered without fitting
         self.fitted = 0
-        self.old_parts: dict[bytes, Any] = {}
+        self.old_parts: dict[bytes, tuple[Any, int]] = {}
         self.new_parts: dict[bytes, Any] = {}
+        self.run = 0
         self.parts = {"computed": 0, "reused": 0}
         self._code: dict[tuple[ModuleType, ...], bytes] = {}
         if path is not None and reuse:
             try:
                 with open(path, "rb") as fh:
                     loaded = pickle.load(fh)
-                if isinstance(loaded, dict) and loaded.get("code") == _CODE:
-                    self.old = loaded["fits"]
-                    self.old_parts = loaded.get("parts", {})
+                if isinstance(loaded, dict) and loaded.get("code") == _CODE and loaded.get("format") == 2:
+                    self.old, self.old_parts = loaded["fits"], loaded["parts"]
+                    self.run = int(loaded["run"]) + 1
             except (
                 OSError,
                 pickle.UnpicklingError,
@@ -73,7 +75,7 @@ class FitMemo:
                 KeyError,
                 TypeError,
             ):
-                self.old, self.old_parts = {}, {}
+                self.old, self.old_parts, self.run = {}, {}, 0
 
     def part(
         self,
@@ -98,7 +100,7 @@ class FitMemo:
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
         key = digest.digest()
         if key in self.new_parts or key in self.old_parts:
-            found = self.new_parts.get(key, self.old_parts.get(key))
+            found = self.new_parts[key] if key in self.new_parts else self.old_parts[key][0]
             self.parts["reused"] += 1
         else:
             found = compute(frame)
@@ -115,7 +117,7 @@ class FitMemo:
         digest.update(starts.tobytes())
         digest.update(repr(sorted(options.items())).encode())
         key = digest.digest()
-        found = self.new.get(key, self.old.get(key))
+        found = self.new[key] if key in self.new else self.old[key][0] if key in self.old else None
         if found is None:
             found = fit_trend(counts, pd.DatetimeIndex(period_starts), **options)
             self.fitted += 1
@@ -125,15 +127,30 @@ class FitMemo:
         return found
 
     def save(self) -> None:
-        """Keep this run's fits and parts (only those: the file does not grow) for the next run."""
+        """Keep the results for the next runs: this run's, and those the last :data:`KEEP_RUNS`
+        runs used (a run that recomputes no area must not drop the areas' parts; the file does
+        not grow past what a week of runs used)."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staged = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+
+        def kept(old: dict[bytes, tuple[Any, int]], new: dict[bytes, Any]) -> dict[bytes, tuple[Any, int]]:
+            out = {k: (v, r) for k, (v, r) in old.items() if r > self.run - KEEP_RUNS}
+            out.update((k, (v, self.run)) for k, v in new.items())
+            return out
+
+        stored = {
+            "code": _CODE,
+            "format": 2,
+            "run": self.run,
+            "fits": kept(self.old, self.new),
+            "parts": kept(self.old_parts, self.new_parts),
+        }
         with open(staged, "wb") as fh:
-            pickle.dump(
-                {"code": _CODE, "fits": self.new, "parts": self.new_parts},
-                fh,
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
+            pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(staged, self.path)
+
+
+#: Runs a kept result outlives its last use: a week of daily runs.
+KEEP_RUNS = 7

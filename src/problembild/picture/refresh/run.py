@@ -39,11 +39,11 @@ from ..document import PICTURE_VERSION, AreaDocument, ForecastPart, SpacePart, p
 from ..models import AreaPicture, IndicatorValue, RefreshRun, UnitPicture
 from . import documents, snapshot, tables, units
 from .counts import Counts, count_incidents
-from .fingerprints import fingerprints
+from .fingerprints import fingerprints, surroundings
 from .fits import FitMemo
 from .load import end_of_data, latest_population, source_names
 from .memo import StageMemo, digest
-from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, nearby, space_tasks
+from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
 from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
 from .units import refresh_units, unit_members
 
@@ -261,16 +261,18 @@ def _refresh(
         as_of = end_of_data(data, options.as_of)
         areas = list(Area.objects.select_related("org_unit", "municipality").order_by("pk"))
         population, synthetic_population = latest_population()
-        # The rows around each area, for the fingerprints and the space tasks alike.
-        near = nearby(
+        # The rows around each area, for the fingerprints and the space tasks alike; kept
+        # per segment, so that a daily run searches the day's rows only.
+        around = surroundings(
             [(a.pk, a.shape) for a in areas],
-            data.x,
-            data.y,
+            data,
             options.space_settings(),
-            order=snapshot.order_by_x(data, loaded),
+            parts=functools.partial(snapshot.per_segment, data, loaded),
         )
+        near = around.near
     with clock.stage("fingerprints"):
-        prints = fingerprints(options.key(), data, as_of, options.space_settings(), near=near)
+        prints = fingerprints(options.key(), data, as_of, options.space_settings(), around=around)
+        del around
         mine = {a.pk for a in areas} if chosen is None else chosen  # the areas whose expensive parts are ours
         reused = _reusable(prints, full, chosen)
 

@@ -313,27 +313,3 @@ def _keep(where: Path, segments: list[dict], version: tuple[str, int], upto: int
     for other in where.glob("snap-*"):
         if other.name not in keep:
             shutil.rmtree(other, ignore_errors=True)
-
-
-def order_by_x(data: IncidentArrays, loaded: Loaded) -> np.ndarray:
-    """``np.argsort(data.x, kind="stable")`` (no coordinates last), from kept segment orders.
-
-    The first segment (the bulk of the rows) keeps its order (:func:`column`); the segments
-    after it are few rows, sorted together and merged into that order, which costs a pass
-    over the rows instead of a sort of ten million. Equal values keep the row order, so
-    the result is the stable sort's, element for element.
-    """
-
-    def by_x(rows: IncidentArrays) -> np.ndarray:
-        return np.argsort(rows.x, kind="stable")
-
-    if len(loaded.segments) <= 1 or sum(r for _, r in loaded.segments) != len(data):
-        return column(data, loaded, "by-x", "stable argsort", by_x)  # one segment, or nothing kept
-    first = loaded.segments[0][1]
-    head = column(
-        data.take(slice(0, first)), Loaded(segments=loaded.segments[:1]), "by-x", "stable argsort", by_x
-    )
-    rest = first + np.argsort(data.x[first:], kind="stable")  # the later segments: few rows
-    # After the equal values of the first segment: their rows come later, as in a stable sort.
-    at = np.searchsorted(data.x[head], data.x[rest], side="right")
-    return np.insert(head, at, rest)
