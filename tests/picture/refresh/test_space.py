@@ -186,6 +186,28 @@ def test_worker_processes_give_the_serial_result():
     assert serial[1].forecast.contest_on == AS_OF.date() and serial[2].forecast.contest_on == later.date()
 
 
+def test_workers_started_early_compute_the_tasks_or_stop_when_not_needed(monkeypatch):
+    from problembild.picture.refresh import space
+
+    tasks = [(1, SQUARE, planted(1)), (2, shapely.box(376_000, 6_160_000, 378_000, 6_162_000), planted(2))]
+    assert space.warm_workers(space.PARALLEL_FROM - 1) is None  # too few incidents: serial
+    monkeypatch.setattr(space, "PARALLEL_FROM", 0)
+    pool = space.warm_workers(10)
+    assert pool is not None
+    with SpaceJobs(tasks, AS_OF, SETTINGS, pool=pool) as jobs:
+        assert jobs._pool is pool
+        early = jobs.result()
+    with SpaceJobs(tasks, AS_OF, SETTINGS, parallel=False) as jobs:
+        assert early == jobs.result()
+    # One task: the early pool is stopped and the task computed here.
+    pool = space.warm_workers(10)
+    with SpaceJobs(tasks[:1], AS_OF, SETTINGS, pool=pool) as jobs:
+        assert jobs._pool is None
+        assert jobs.result() == {1: early[1]}
+    with pytest.raises(RuntimeError):
+        pool.submit(int)  # shut down
+
+
 def test_the_spatial_stage_imports_no_django():
     code = (
         "import sys, problembild.picture.refresh.space; "

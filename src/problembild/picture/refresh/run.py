@@ -43,7 +43,7 @@ from .fingerprints import fingerprints, surroundings
 from .fits import FitMemo
 from .load import end_of_data, latest_population, source_names
 from .memo import StageMemo, digest
-from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks
+from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks, warm_workers
 from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
 from .units import refresh_units, unit_members
 
@@ -182,13 +182,19 @@ def refresh(
     clock = _Clock()
     key = options.key() if areas is None else {**options.key(), "areas": sorted(set(areas))}
     run = RefreshRun.objects.create(settings=plain(key), host=socket.gethostname(), pid=os.getpid())
+    # The hot-spot workers start now and import the analytics on the core that loading the
+    # incidents leaves idle; the space stage hands them the areas.
+    pool = warm_workers(snapshot.max_id())
     try:
-        return _refresh(run, options, clock, full=full, progress=progress, chosen=chosen)
+        return _refresh(run, options, clock, full=full, progress=progress, chosen=chosen, pool=pool)
     except BaseException as exc:
         RefreshRun.objects.filter(pk=run.pk).update(
             status=RefreshRun.Status.FAILED, settings={**run.settings, "error": repr(exc)[:2000]}
         )
         raise
+    finally:
+        if pool is not None:  # stopped by the space stage already, unless the run failed before it
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _area_ids(panel_ids: Collection[int]) -> set[int]:
@@ -249,6 +255,7 @@ def _refresh(
     full: bool,
     progress: ProgressCallback | None,
     chosen: set[int] | None,
+    pool=None,
 ) -> RefreshSummary:
     tick = progress or (lambda step, done, total: None)
 
@@ -284,7 +291,7 @@ def _refresh(
         tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings(), near=near)
         del near
         contests = {} if full else stored_contests([pk for pk, _ in boundaries], as_of, options.contest_days)
-    with SpaceJobs(tasks, as_of, options.space_settings(), contests=contests) as space_jobs:
+    with SpaceJobs(tasks, as_of, options.space_settings(), contests=contests, pool=pool) as space_jobs:
         del tasks
         with clock.stage("counts"):
             counts = count_incidents(

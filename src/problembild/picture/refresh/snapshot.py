@@ -101,7 +101,7 @@ def load(
         data = load_incidents(sources)
         return data, Loaded(new_rows=len(data), how="read", reason="not kept (INCIDENT_SNAPSHOTS)")
     version = stamp()  # before the rows: a change after it is seen by the next run
-    upto = _max_id()
+    upto = max_id()
     pointer, reason = _pointer(where, version, upto) if reuse else (None, "full")
     old: list[IncidentArrays] = []
     if pointer is not None:
@@ -225,7 +225,8 @@ def _save(folder: Path, label: str, name: str, values: np.ndarray | dict[str, np
 MAX_SEGMENTS = 32
 
 
-def _max_id() -> int:
+def max_id() -> int:
+    """The highest incident id in the store (0 when empty): an upper bound of the rows a load reads."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MAX(id) FROM {Incident._meta.db_table}")
         (hi,) = cursor.fetchone()

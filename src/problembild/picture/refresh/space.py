@@ -352,6 +352,39 @@ def _start_worker() -> None:
     exit_with_parent()
 
 
+def _warm() -> None:
+    """A task that makes the pool start a worker (importing this module is the work)."""
+
+
+def warm_workers(rows: int):
+    """Start the worker processes now, for the :class:`SpaceJobs` of a refresh of about ``rows``
+    incidents, or None when it will compute serially (one core, or fewer than
+    :data:`PARALLEL_FROM` incidents).
+
+    A worker spends seconds starting an interpreter and importing the analytics; started at
+    the beginning of a refresh, they do it on the core the loading leaves idle instead of
+    when the areas are ready. Pass the pool to :class:`SpaceJobs`, which owns it from then.
+    """
+    import os
+
+    cores = os.cpu_count() or 1
+    if cores < 2 or rows < PARALLEL_FROM:
+        return None
+    pool = _pool(cores)
+    for _ in range(cores):
+        pool.submit(_warm)
+    return pool
+
+
+def _pool(workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+    )
+
+
 def _one(task: tuple) -> SpacePart:
     shape, pts, as_of, options, contest = task
     return area_space(shape, pts, as_of, options, contest)
@@ -360,9 +393,10 @@ def _one(task: tuple) -> SpacePart:
 class SpaceJobs:
     """:func:`area_space` for each ``(key, shape, points)``, started now, collected later.
 
-    With ``parallel`` (default: when the tasks hold at least :data:`PARALLEL_FROM`
-    points and the machine has more than one core) the areas are spread over one worker
-    process per core, started with ``spawn`` at a lower priority, and computed while the
+    With ``parallel`` (default: when ``pool`` is given, or the tasks hold at least
+    :data:`PARALLEL_FROM` points and the machine has more than one core) the areas are
+    spread over one worker process per core (``pool``: those :func:`warm_workers` started,
+    which this object then owns), started with ``spawn`` at a lower priority, and computed while the
     caller goes on with other work (a refresh counts and fits trends meanwhile: that work
     comes first, the workers use the rest of the cores); otherwise they are computed
     in :meth:`result`. Use it as a context manager, or call :meth:`close`, so that the
@@ -378,6 +412,7 @@ class SpaceJobs:
         *,
         parallel: bool | None = None,
         contests: Mapping[int, ForecastPart] | None = None,
+        pool=None,
     ) -> None:
         import os
 
@@ -387,17 +422,16 @@ class SpaceJobs:
         self.options = options
         self.contests = dict(contests or {})
         if parallel is None:
-            parallel = (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
-        self._pool = None
-        self._futures: dict = {}
-        if parallel and self.total >= 2:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            workers = min(os.cpu_count() or 2, len(self.tasks))
-            self._pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+            parallel = pool is not None or (
+                (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
             )
+        self._pool = pool
+        self._futures: dict = {}
+        if not (parallel and self.total >= 2):
+            self.close()  # a pool started early (warm_workers) that is not needed
+        else:
+            if self._pool is None:
+                self._pool = _pool(min(os.cpu_count() or 2, len(self.tasks)))
             # Largest first, so that no big area is left running alone at the end.
             order = sorted(self.tasks, key=lambda task: -len(task[2].x))
             self._futures = {
