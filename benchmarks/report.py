@@ -766,9 +766,15 @@ def _daily(e: dict[str, Any]) -> tuple[float, str] | None:
     v = e.get("median_s")
     if v is None:
         return None
+    closing = [d["seconds"] for d in e.get("closing_days", []) if "refresh" in d]
+    kind = (
+        f"; a typical morning, one command; a morning that closes a period: {fmt_s(closing[0])}"
+        if closing
+        else "; an older run: a closing day, two commands"
+    )
     return v, (
         f"{fmt_s(v)} (import {fmt_s(e.get('median_import_s'))} + refresh {fmt_s(e.get('median_refresh_s'))}; "
-        f"{e.get('day', 0):,} into {_count(e.get('incidents'))})"
+        f"{e.get('day', 0):,} into {_count(e.get('incidents'))}{kind})"
     )
 
 
