@@ -14,7 +14,6 @@ set only beside the same days of the month before and of the month a year before
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from problembild.analysis.vocabulary import ALL, INDICATOR_CODES, LOCAL_TIMEZONE
 from problembild.areas.models import Area
 from problembild.areas.municipalities import MunicipalityIndex
 
-from .load import IncidentArrays, incident_frame
+from .load import ColumnSource, IncidentArrays, PartSource, incident_frame
 
 #: Periods stored as indicator values (and counted per area).
 PERIODS_STORED = ("week", "month", "quarter", "year")
@@ -65,15 +64,6 @@ class Counts:
     def monthly(self) -> pd.DataFrame:
         return self.area["month"]
 
-
-#: How a derived per-incident column is had: ``column(name, key, compute)`` (see
-#: :func:`~.snapshot.column`, which keeps it between runs), or computed on the spot.
-ColumnSource = Callable[[str, str, Callable[[IncidentArrays], np.ndarray]], np.ndarray]
-#: How a summary of each kept segment is had: ``parts(name, key, compute)`` (see
-#: :func:`~.snapshot.per_segment`), or one part of all rows.
-PartSource = Callable[
-    [str, str, Callable[[IncidentArrays], dict[str, np.ndarray]]], list[dict[str, np.ndarray]]
-]
 
 #: Bumped when :func:`segment_cubes` counts differently: kept cubes of another version are not read.
 CUBES_VERSION = 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ import pandas as pd
 from problembild.areas.geometry import from_wkb
 from problembild.areas.models import Area
 
-from .load import IncidentArrays
+from .load import IncidentArrays, PartSource
 from .space import SpaceSettings, nearby
 
 
@@ -50,16 +50,12 @@ class Surroundings:
     around: dict[int, tuple[int, int, int]]
 
 
-#: How a summary of each kept segment is had (:func:`~.snapshot.per_segment`), or None: of all rows.
-Parts = Callable[[str, str, Callable[[IncidentArrays], dict[str, np.ndarray]]], list[dict[str, np.ndarray]]]
-
-
 def surroundings(
     boundaries: Sequence[tuple[int, object]],
     data: IncidentArrays,
     space: SpaceSettings,
     *,
-    parts: Parts | None = None,
+    parts: PartSource | None = None,
 ) -> Surroundings:
     """:class:`Surroundings` of the areas with a boundary (and the own digest of every area).
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -71,6 +72,16 @@ class IncidentArrays:
         ``local``: the times already in local time (naive), to convert only once.
         """
         return incident_frame(self.area, self.indicator, self.times() if local is None else local)
+
+
+#: How a derived per-incident column is had: ``column(name, key, compute)`` (see
+#: :func:`~.snapshot.column`, which keeps it between runs), or computed on the spot.
+ColumnSource = Callable[[str, str, Callable[[IncidentArrays], np.ndarray]], np.ndarray]
+#: How a summary of each kept segment is had: ``parts(name, key, compute)`` (see
+#: :func:`~.snapshot.per_segment`), or one part of all rows.
+PartSource = Callable[
+    [str, str, Callable[[IncidentArrays], dict[str, np.ndarray]]], list[dict[str, np.ndarray]]
+]
 
 
 def incident_frame(area: np.ndarray, indicator: np.ndarray, times: pd.DatetimeIndex) -> pd.DataFrame:
