@@ -181,7 +181,7 @@ def test_derived_columns_are_kept_and_computed_for_the_new_rows_only(rosengard_d
     assert calls == [n, 4]  # all kept
     np.testing.assert_array_equal(snapshot.column(data, info, "double", "k2", double), data.t * 2)
     assert calls == [n, 4, n, 4]
-    assert len(list(where.glob("snap-*/double-*.npy"))) == 2  # one per segment, of the key in use
+    assert len(list(where.glob("snap-*/double-*.npz"))) == 2  # one per segment, of the key in use
     # Nothing kept (INCIDENT_SNAPSHOTS None): computed on the spot, for all rows.
     snapshot.column(data, snapshot.Loaded(), "double", "k1", double)
     assert calls[-1] == n + 4

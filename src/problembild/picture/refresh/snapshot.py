@@ -141,31 +141,16 @@ def column(
     compute: Callable[[IncidentArrays], np.ndarray],
 ) -> np.ndarray:
     """A column computed from the incidents (``compute(rows)``, one value per row), kept
-    beside the segments.
+    beside the segments (:func:`per_segment`): a daily run computes it for the new rows only.
 
-    Each segment keeps its part as ``<name>-<hash of key>.npy``: the next run computes it
-    for the new rows only. ``key`` names everything besides the rows that the values
-    depend on (a municipality index, the time zone rules): another key computes them
-    again. Without kept segments (:attr:`Loaded.segments`), or when a file cannot be
-    written, the values are computed and not kept.
+    ``key`` names everything besides the rows that the values depend on (a municipality
+    index, the time zone rules): another key computes them again. Without kept segments
+    (:attr:`Loaded.segments`), or when a file cannot be written, the values are computed
+    and not kept.
     """
-    if sum(rows for _, rows in loaded.segments) != len(data) or not loaded.segments:
-        return compute(data)
-    label = f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    parts = []
-    start = 0
-    for folder, rows in loaded.segments:
-        part = data.take(slice(start, start + rows))
-        start += rows
-        path = folder / f"{label}.npy"
-        try:
-            values = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            values = None
-        if values is None or len(values) != rows:
-            values = compute(part)
-            _save(folder, label, name, values)
-        parts.append(values)
+    parts = [
+        p["values"] for p in per_segment(data, loaded, name, key, lambda rows: {"values": compute(rows)})
+    ]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
@@ -203,19 +188,14 @@ def per_segment(
     return parts
 
 
-def _save(folder: Path, label: str, name: str, values: np.ndarray | dict[str, np.ndarray]) -> None:
-    """Write a derived column, or a segment's named arrays (atomically), and drop the same
-    of another key."""
-    suffix = ".npz" if isinstance(values, dict) else ".npy"
+def _save(folder: Path, label: str, name: str, values: dict[str, np.ndarray]) -> None:
+    """Write a segment's named arrays (atomically) and drop those of the same name and another key."""
     try:
-        staged = folder / f".{label}-{uuid.uuid4().hex}{suffix}"
-        if isinstance(values, dict):
-            np.savez(staged, allow_pickle=False, **values)
-        else:
-            np.save(staged, values, allow_pickle=False)
-        os.replace(staged, folder / f"{label}{suffix}")
-        for other in folder.glob(f"{name}-*{suffix}"):
-            if other.name != f"{label}{suffix}":
+        staged = folder / f".{label}-{uuid.uuid4().hex}.npz"
+        np.savez(staged, allow_pickle=False, **values)
+        os.replace(staged, folder / f"{label}.npz")
+        for other in folder.glob(f"{name}-*.npz"):
+            if other.name != f"{label}.npz":
                 other.unlink(missing_ok=True)
     except OSError:  # the folder went (a concurrent run compacted it): computed, not kept
         pass
