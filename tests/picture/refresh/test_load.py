@@ -125,3 +125,16 @@ def test_release_connections_closes_django_connections_to_that_file_only(tmp_pat
     same.connection, same.in_atomic_block = object(), True
     with pytest.raises(RuntimeError, match="transaction"):
         loading.release_connections(path)
+
+
+def test_source_names_are_the_distinct_sources_sorted():
+    assert loading.source_names() == []
+    when = "2024-03-01T12:00:00Z"
+    # Names that sort differently by case, accent and a common prefix; empty; a quote.
+    for i, source in enumerate(["polisen", "Polisen", "pol", "", "å-källa", "it's", "polisen", "z" * 40]):
+        Incident.objects.create(
+            source=source, external_id=f"e{i}", occurred_at=when, raw_type="Rån", content_hash=i
+        )
+    expected = sorted(set(Incident.objects.values_list("source", flat=True)))
+    assert loading.source_names() == expected
+    assert loading.source_names() == sorted(["polisen", "Polisen", "pol", "", "å-källa", "it's", "z" * 40])
