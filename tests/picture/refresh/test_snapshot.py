@@ -130,6 +130,25 @@ def test_full_a_new_store_or_unreadable_columns_read_everything(rosengard_data, 
     assert same(data, load_incidents(source_names()))
 
 
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda path: path.write_bytes(path.read_bytes()[:-8]),  # cut short: the header promises more
+        lambda path: np.save(path, np.load(path).astype(np.float32)),  # another type
+        lambda path: np.save(path, np.load(path)[:-1]),  # one row fewer than the segment
+    ],
+    ids=["truncated", "dtype", "length"],
+)
+def test_a_spoilt_kept_column_reads_everything(rosengard_data, tmp_path, spoil):
+    where = tmp_path / "kept"
+    snapshot.load(source_names(), where=where)
+    (kept,) = where.glob("snap-*/x.npy")
+    spoil(kept)
+    data, info = snapshot.load(source_names(), where=where)
+    assert (info.how, info.reason) == ("read", "kept columns unreadable")
+    assert same(data, load_incidents(source_names()))
+
+
 def test_a_refresh_on_kept_columns_stores_what_a_whole_read_does(rosengard_data, tmp_path):
     area, _, _ = rosengard_data
     options = RefreshOptions(forecast_origins=2, contest_days=0)  # a reused contest would differ
