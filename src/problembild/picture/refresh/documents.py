@@ -9,6 +9,7 @@ areas at once (:func:`compared_parts_all`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -50,7 +51,7 @@ from ..document import (
     plain,
 )
 from .counts import Counts, ToDate
-from .load import IncidentArrays
+from .load import IncidentArrays, PartSource
 from .tables import KEYS, WindowStats
 
 # --- the expensive parts ------------------------------------------------------------------
@@ -123,35 +124,36 @@ def hours_of_week(hours: dict[int, np.ndarray], areas: list[Area]) -> dict[int, 
 # --- the parts rebuilt on every run ---------------------------------------------------------
 
 
-def sources(data: IncidentArrays, names: list[str]) -> dict[int, Sources]:
+def sources(data: IncidentArrays, names: list[str], parts: PartSource | None = None) -> dict[int, Sources]:
     """Per area: what its picture is built on, how fresh it is, what is synthetic or approximate.
 
     Counted incidents inside the boundary come from the loaded arrays (one pass, not a
-    query per area: ten million rows make per-area queries slow); the few approximate
-    matches of the police feed come from one query.
+    query per area: ten million rows make per-area queries slow), summed over the parts
+    ``parts`` keeps per snapshot segment (:func:`.snapshot.per_segment`), so a daily run
+    reads its new rows only; the few approximate matches of the police feed come from one
+    query.
     """
     out: dict[int, list[Source]] = {}
-    inside = np.flatnonzero(data.area >= 0)
-    if len(inside):
-        frame = pd.DataFrame(
-            {
-                "area": data.area[inside],
-                "source": data.source[inside],
-                "synthetic": data.synthetic[inside],
-                "t": data.t[inside],
-            }
-        )
-        grouped = frame.groupby(["area", "source", "synthetic"], sort=True)["t"].agg(["size", "max"])
-        for (area, source, synthetic), row in grouped.iterrows():
-            out.setdefault(int(area), []).append(
-                Source(
-                    source=names[source] if 0 <= source < len(names) else "",
-                    match=AreaMatch.EXACT.value,
-                    synthetic=bool(synthetic),
-                    count=int(row["size"]),
-                    last=pd.Timestamp(int(row["max"]), unit="s", tz="UTC").isoformat(),
-                )
+    # The source codes index ``names``: another list of names is another key.
+    key = json.dumps(names)
+    pieces = parts("sources", key, source_counts) if parts else [source_counts(data)]
+    frame = pd.concat(
+        [pd.DataFrame({k: v for k, v in piece.items() if k != "rows"}) for piece in pieces],
+        ignore_index=True,
+    )
+    grouped = frame.groupby(["area", "source", "synthetic"], sort=True).agg(
+        size=("size", "sum"), last=("last", "max")
+    )
+    for (area, source, synthetic), row in grouped.iterrows():
+        out.setdefault(int(area), []).append(
+            Source(
+                source=names[source] if 0 <= source < len(names) else "",
+                match=AreaMatch.EXACT.value,
+                synthetic=bool(synthetic),
+                count=int(row["size"]),
+                last=pd.Timestamp(int(row["last"]), unit="s", tz="UTC").isoformat(),
             )
+        )
     approximate = (
         Incident.objects.filter(area_match=AreaMatch.APPROXIMATE)
         .values("area_id", "source", "synthetic")
@@ -170,6 +172,31 @@ def sources(data: IncidentArrays, names: list[str]) -> dict[int, Sources]:
         )
     return {
         area: Sources(by_source=sorted(rows, key=lambda s: (s.source, s.match))) for area, rows in out.items()
+    }
+
+
+def source_counts(data: IncidentArrays) -> dict[str, np.ndarray]:
+    """The counted incidents inside a boundary, per area, source code and synthetic flag:
+    how many (``size``) and the latest (``last``, Unix seconds). Parts of disjoint rows add
+    (sizes sum, the latest is the largest)."""
+    inside = np.flatnonzero(data.area >= 0)
+    frame = pd.DataFrame(
+        {
+            "area": data.area[inside].astype(np.int64),
+            "source": data.source[inside].astype(np.int64),
+            "synthetic": data.synthetic[inside].astype(np.int8),
+            "t": data.t[inside].astype(np.int64),
+        }
+    )
+    grouped = (
+        frame.groupby(["area", "source", "synthetic"], sort=True)["t"].agg(["size", "max"]).reset_index()
+    )
+    return {
+        "area": grouped["area"].to_numpy(np.int64),
+        "source": grouped["source"].to_numpy(np.int64),
+        "synthetic": grouped["synthetic"].to_numpy(np.int8),
+        "size": grouped["size"].to_numpy(np.int64),
+        "last": grouped["max"].to_numpy(np.int64),
     }
 
 
