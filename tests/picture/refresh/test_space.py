@@ -5,8 +5,10 @@ No database here: ``picture.refresh.space`` runs in worker processes without Dja
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,10 +19,12 @@ from problembild.analysis.forecast import METHODS
 from problembild.analysis.metrics import n_flagged
 from problembild.picture.refresh.space import (
     NO_BOUNDARY,
+    PointRows,
     Points,
     SpaceJobs,
     SpaceSettings,
     area_space,
+    shared_points,
     space_tasks,
 )
 
@@ -206,6 +210,48 @@ def test_workers_started_early_compute_the_tasks_or_stop_when_not_needed(monkeyp
         assert jobs.result() == {1: early[1]}
     with pytest.raises(RuntimeError):
         pool.submit(int)  # shut down
+
+
+def test_tasks_on_shared_files_carry_row_numbers_and_give_the_same_result(tmp_path):
+    """Workers read their points from the files shared_points writes: the same points, the same parts."""
+    a, b = planted(1), planted(2)
+    x, y, t = (np.r_[getattr(a, k), getattr(b, k) + (2_000 if k == "x" else 0)] for k in ("x", "y", "t"))
+    boundaries = [(1, SQUARE), (2, shapely.box(376_000, 6_160_000, 378_000, 6_162_000)), (3, None)]
+    plain = space_tasks(boundaries, x, y, t, SETTINGS)
+    with shared_points(x, y, t, tmp_path) as folder:
+        assert folder is not None and Path(folder).parent == tmp_path
+        rows = space_tasks(boundaries, x, y, t, SETTINGS, shared=folder)
+        assert [k for k, _, _ in rows] == [k for k, _, _ in plain] == [1, 2]
+        for (_, _, by_rows), (_, _, points) in zip(rows, plain, strict=True):
+            assert isinstance(by_rows, PointRows) and by_rows.rows.dtype == np.int32
+            assert len(by_rows) == len(points)
+            got = by_rows.points()
+            assert all(np.array_equal(getattr(got, k), getattr(points, k)) for k in ("x", "y", "t"))
+        with SpaceJobs(rows, AS_OF, SETTINGS, parallel=True) as jobs:
+            parallel = jobs.result()
+        with SpaceJobs(rows, AS_OF, SETTINGS, parallel=False) as jobs:
+            serial = jobs.result()
+    with SpaceJobs(plain, AS_OF, SETTINGS, parallel=False) as jobs:
+        assert parallel == serial == jobs.result()
+    assert list(tmp_path.iterdir()) == []  # removed on exit
+
+
+def test_shared_points_remove_dead_processes_folders_and_yield_none_when_they_cannot_write(tmp_path):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = tmp_path / f"points-{dead.stdout.strip()}-abc"  # left by a killed refresh
+    stale.mkdir()
+    mine = tmp_path / f"points-{os.getpid()}-abc"  # a live process's (this one)
+    mine.mkdir()
+    x = np.arange(3.0)
+    with shared_points(x, x, x.astype(np.int64), tmp_path) as folder:
+        assert folder is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with shared_points(x, x, x.astype(np.int64), blocked) as folder:
+        assert folder is None
 
 
 def test_the_spatial_stage_imports_no_django():

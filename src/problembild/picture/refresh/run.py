@@ -17,7 +17,7 @@ import resource
 import socket
 import time
 from collections.abc import Callable, Collection
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from problembild.analysis import change, control, indicators, periods, ratetest, trend
 from problembild.analysis.trend import TrendResult, fit_trend
 from problembild.areas.models import Area
+from problembild.core.processes import alive
 
 from .. import document as document_schema
 from ..document import PICTURE_VERSION, AreaDocument, ForecastPart, SpacePart, plain
@@ -43,7 +44,7 @@ from .fingerprints import fingerprints, surroundings
 from .fits import FitMemo
 from .load import end_of_data, latest_population, source_names
 from .memo import StageMemo, digest
-from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, space_tasks, warm_workers
+from .space import NO_BOUNDARY, SpaceJobs, SpaceSettings, shared_points, space_tasks, warm_workers
 from .tables import WindowStats, monthly_dispersion, value_rows, window_stats, write_values
 from .units import refresh_units, unit_members
 
@@ -232,19 +233,9 @@ def abandon_dead_runs() -> int:
         for pk, pid in RefreshRun.objects.filter(status=RefreshRun.Status.RUNNING, host=host).values_list(
             "pk", "pid"
         )
-        if pid is None or not _alive(pid)
+        if pid is None or not alive(pid)
     ]
     return RefreshRun.objects.filter(pk__in=dead).update(status=RefreshRun.Status.FAILED)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 def _refresh(
@@ -286,12 +277,28 @@ def _refresh(
     # The hot spots and forecasts of the areas to recompute are the expensive part: they
     # start first, in worker processes, and are collected when everything else is done.
     t_space = time.perf_counter()
-    with clock.stage("space_start"):
-        boundaries = [(a.pk, a.shape) for a in areas if a.pk in mine and a.pk not in reused]
-        tasks = space_tasks(boundaries, data.x, data.y, data.t, options.space_settings(), near=near)
-        del near
-        contests = {} if full else stored_contests([pk for pk, _ in boundaries], as_of, options.contest_days)
-    with SpaceJobs(tasks, as_of, options.space_settings(), contests=contests, pool=pool) as space_jobs:
+    with ExitStack() as stack:
+        with clock.stage("space_start"):
+            boundaries = [(a.pk, a.shape) for a in areas if a.pk in mine and a.pk not in reused]
+            # Workers read the points from files (removed when the workers are done), so the
+            # tasks carry row numbers, not the points.
+            shared = (
+                stack.enter_context(
+                    shared_points(data.x, data.y, data.t, None if kept is None else kept.parent)
+                )
+                if pool is not None and boundaries
+                else None
+            )
+            tasks = space_tasks(
+                boundaries, data.x, data.y, data.t, options.space_settings(), near=near, shared=shared
+            )
+            del near
+            contests = (
+                {} if full else stored_contests([pk for pk, _ in boundaries], as_of, options.contest_days)
+            )
+        space_jobs = stack.enter_context(
+            SpaceJobs(tasks, as_of, options.space_settings(), contests=contests, pool=pool)
+        )
         del tasks
         with clock.stage("counts"):
             counts = count_incidents(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,7 @@ from problembild.analysis.grid import Grid
 from problembild.analysis.hotspots import gi_star_test
 from problembild.analysis.metrics import n_flagged, top_cells
 from problembild.analysis.spatial import to_wgs84
-from problembild.core.processes import exit_with_parent
+from problembild.core.processes import alive, exit_with_parent
 
 from ..document import Backtest, ForecastCell, ForecastPart, HotCell, SpacePart, Window, plain
 from ..document import Grid as GridPart
@@ -59,6 +61,77 @@ class Points:
     x: np.ndarray
     y: np.ndarray
     t: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def points(self) -> Points:
+        return self
+
+
+#: The columns :func:`shared_points` writes and :class:`PointRows` reads.
+_SHARED = ("x", "y", "t")
+
+
+@dataclass
+class PointRows:
+    """Incidents around one area as rows of the columns :func:`shared_points` wrote to
+    ``folder``: what a task sends a worker instead of the points themselves.
+
+    At ten million incidents the areas' neighbourhoods hold 15 million points (they
+    overlap): sent through the pool's pipes they were 370 MB to pickle, copy and unpickle;
+    row numbers are a sixth of that, and each worker reads the rows it needs from the
+    memory-mapped files.
+    """
+
+    folder: str
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def points(self) -> Points:
+        """The points of :attr:`rows`, read from the files."""
+        columns = {
+            name: np.load(Path(self.folder) / f"{name}.npy", mmap_mode="r", allow_pickle=False)[self.rows]
+            for name in _SHARED
+        }
+        return Points(**columns)
+
+
+@contextmanager
+def shared_points(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, where: Path | None = None
+) -> Iterator[str | None]:
+    """``x``, ``y`` and ``t`` written to a new folder under ``where`` (default: the system's
+    temporary directory) for :class:`PointRows`; yields its path, and removes it on exit.
+
+    Yields None when the files cannot be written (no space, no folder): the caller then
+    sends the points themselves. Folders left by killed processes are removed first.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    base = Path(where or tempfile.gettempdir())
+    for stale in base.glob("points-*"):
+        pid = stale.name.split("-")[1]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = None
+    try:
+        folder = tempfile.mkdtemp(prefix=f"points-{os.getpid()}-", dir=base)
+        for name, values in zip(_SHARED, (x, y, t), strict=True):
+            np.save(Path(folder) / f"{name}.npy", values, allow_pickle=False)
+    except OSError:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder = None
+    try:
+        yield folder
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def cells_geo(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[list[list[float]]]:
@@ -318,22 +391,29 @@ def space_tasks(
     *,
     order: np.ndarray | None = None,
     near: Mapping[int, np.ndarray] | None = None,
-) -> list[tuple[int, object, Points]]:
+    shared: str | None = None,
+) -> list[tuple[int, object, Points | PointRows]]:
     """``(key, boundary, incidents near it)`` for each ``(key, boundary)`` with a boundary.
 
     "Near" is within the grid's buffer plus six kernel bandwidths of the boundary's box,
     so every incident that can reach the area's grid is in its task (:func:`nearby`;
     ``near``: its answer, when the caller has it already). ``order``: the incidents by x
-    (``np.argsort(x, kind="stable")``), when the caller has it already.
+    (``np.argsort(x, kind="stable")``), when the caller has it already. ``shared``: the
+    folder :func:`shared_points` wrote ``x``, ``y`` and ``t`` to; the tasks then carry
+    row numbers (:class:`PointRows`) instead of points.
     """
     if near is None:
         near = nearby(boundaries, x, y, options, order=order)
-    tasks = []
+    small = len(x) < np.iinfo(np.int32).max
+    tasks: list[tuple[int, object, Points | PointRows]] = []
     for key, shape in boundaries:
         if shape is None:
             continue
         cand = near[key]
-        tasks.append((key, shape, Points(x=x[cand], y=y[cand], t=t[cand])))
+        if shared is not None:
+            tasks.append((key, shape, PointRows(shared, cand.astype(np.int32) if small else cand)))
+        else:
+            tasks.append((key, shape, Points(x=x[cand], y=y[cand], t=t[cand])))
     return tasks
 
 
@@ -387,7 +467,7 @@ def _pool(workers: int):
 
 def _one(task: tuple) -> SpacePart:
     shape, pts, as_of, options, contest = task
-    return area_space(shape, pts, as_of, options, contest)
+    return area_space(shape, pts.points(), as_of, options, contest)
 
 
 class SpaceJobs:
@@ -406,7 +486,7 @@ class SpaceJobs:
 
     def __init__(
         self,
-        tasks: Sequence[tuple[int, object, Points]],
+        tasks: Sequence[tuple[int, object, Points | PointRows]],
         as_of: pd.Timestamp,
         options: SpaceSettings,
         *,
@@ -423,7 +503,7 @@ class SpaceJobs:
         self.contests = dict(contests or {})
         if parallel is None:
             parallel = pool is not None or (
-                (os.cpu_count() or 1) > 1 and sum(len(p.x) for _, _, p in self.tasks) >= PARALLEL_FROM
+                (os.cpu_count() or 1) > 1 and sum(len(p) for _, _, p in self.tasks) >= PARALLEL_FROM
             )
         self._pool = pool
         self._futures: dict = {}
@@ -433,7 +513,7 @@ class SpaceJobs:
             if self._pool is None:
                 self._pool = _pool(min(os.cpu_count() or 2, len(self.tasks)))
             # Largest first, so that no big area is left running alone at the end.
-            order = sorted(self.tasks, key=lambda task: -len(task[2].x))
+            order = sorted(self.tasks, key=lambda task: -len(task[2]))
             self._futures = {
                 self._pool.submit(_one, (shape, pts, as_of, options, self.contests.get(key))): key
                 for key, shape, pts in order
@@ -448,7 +528,7 @@ class SpaceJobs:
         out: dict[int, SpacePart] = {}
         if self._pool is None:
             for n, (key, shape, pts) in enumerate(self.tasks, 1):
-                out[key] = area_space(shape, pts, self.as_of, self.options, self.contests.get(key))
+                out[key] = area_space(shape, pts.points(), self.as_of, self.options, self.contests.get(key))
                 if progress:
                     progress(n, total)
             return out
