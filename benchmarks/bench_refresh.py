@@ -195,9 +195,16 @@ def run_refresh(entry: dict, args, data_dir: Path, url: str | None, n: int) -> N
     entry["setup"] = prepare(data_dir, n, timeout=args.timeout, database_url=url)
     if all(s["ok"] for s in entry["setup"]):
         m = run_measured(
-            [*problembild_cmd(), "refresh", "--full"], env=bench_env(data_dir, url), timeout=args.timeout
+            [*problembild_cmd(), "refresh", "--full", "--json"],
+            env=bench_env(data_dir, url),
+            timeout=args.timeout,
         )
         entry["refresh"] = m.summary()
+        if m.ok:
+            # Where the time goes: the refresh's own seconds and peak memory per stage.
+            summary = json.loads(m.stdout[m.stdout.find("{") :])
+            entry["refresh"]["timings"] = summary.get("timings", {})
+            entry["refresh"]["memory_mb"] = summary.get("memory_mb", {})
         print(
             f"refresh --full: {m.seconds:.1f} s, peak {m.peak_rss_bytes / 1e9:.2f} GB, {'ok' if m.ok else 'FAILED'}",
             flush=True,

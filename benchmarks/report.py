@@ -567,6 +567,36 @@ def section_refresh(e: dict[str, Any]) -> list[str]:
         ]
     elif read:
         lines += ["", f"Reading a picture failed: {read.get('error', '')[-200:]}"]
+    lines += _refresh_stages(r)
+    return lines
+
+
+#: Stages that contain others or run beside them: listed, not added to the others.
+_OVERLAPPING = ("space_and_forecast", "space_wait")
+
+
+def _refresh_stages(r: dict[str, Any]) -> list[str]:
+    """Where ``refresh --full``'s time goes: its own seconds and peak memory per stage (``--json``)."""
+    timings = r.get("timings") or {}
+    if not timings:
+        return []
+    memory = r.get("memory_mb") or {}
+    own = sorted(((k, v) for k, v in timings.items() if k not in _OVERLAPPING), key=lambda kv: -kv[1])
+    lines = [
+        "",
+        "Where the time goes (the refresh's `--json`: seconds per stage, largest first, and the "
+        "process's peak memory when the stage ended; `space_and_forecast` is the hot spots and "
+        "forecasts in the worker processes from their start to the last result, which the stages "
+        "between `space_start` and `space_wait` overlap):",
+        "",
+        "| stage | seconds | peak memory so far |",
+        "|---|---|---|",
+    ]
+    for k, v in [*own, *((k, timings[k]) for k in _OVERLAPPING if k in timings)]:
+        mb = memory.get(k)
+        lines.append(f"| {k} | {v:.2f} | {'–' if mb is None else f'{mb / 1000:.2f} GB'} |")
+    if "workers" in memory:
+        lines.append(f"| (largest worker process) | | {memory['workers'] / 1000:.2f} GB |")
     return lines
 
 
