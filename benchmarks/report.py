@@ -628,9 +628,37 @@ def section_web(e: dict[str, Any]) -> list[str]:
                 f"**{p['p95_ms']:.0f} ms** | {p['p99_ms']:.0f} ms | {p.get('non_2xx', 0)} / "
                 f"{p.get('socket_errors', 0)} |"
             )
+        lines += _web_why(e)
     if e.get("error"):
         lines += ["", f"Error: {e['error'][-300:]}"]
     return lines
+
+
+def _web_why(e: dict[str, Any]) -> list[str]:
+    """Where a page's time under load goes, from the measured figures (Little's law)."""
+    clients = e.get("connections")
+    out = []
+    for p in e.get("pages", []):
+        if "p95_ms" not in p or not clients or not p.get("requests_per_s"):
+            continue
+        waiting = 1000 * clients / p["requests_per_s"]
+        alone = p.get("sequential_median_ms")
+        out.append(
+            f"`{p['path']}`: {clients} clients that always wait for an answer spend {waiting:.0f} ms on "
+            f"each request on average ({clients} ÷ {p['requests_per_s']:.0f} requests/s)"
+            + (f", of which {alone:.0f} ms is the page's own time alone" if alone is not None else "")
+            + "; the rest is the queue for the cores"
+        )
+    if not out:
+        return []
+    return [
+        "",
+        "Where the time goes: the pages are bound by the machine's cores (shared by the workers, "
+        "the database and the load generator), not by the pages' own work: "
+        + "; ".join(out)
+        + ". A lower p95 at these clients needs more requests per second from the same cores (less "
+        "work per page) or more cores.",
+    ]
 
 
 def _busy_label(e: dict[str, Any], st: dict[str, Any]) -> str:
