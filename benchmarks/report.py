@@ -892,7 +892,11 @@ def _side_cell(e: dict[str, Any] | None, value, check) -> str:
             return "**failed**"
         return NOT_MEASURED
     v, text = found
-    return f"{text} · {verdict(bool(check(v)))}"
+    # Runs of one column may lie hours apart on a machine whose speed varies 3x: the cell
+    # names its reference workload, so two cells compare only after scaling by it.
+    ref = e.get("reference_s")
+    where = f" · reference {ref:.2f} s" if isinstance(ref, (int, float)) else ""
+    return f"{text} · {verdict(bool(check(v)))}{where}"
 
 
 def side_by_side(data: dict[str, Any], *, quick: bool, level: str) -> list[str]:
@@ -906,7 +910,8 @@ def side_by_side(data: dict[str, Any], *, quick: bool, level: str) -> list[str]:
         f"{level} SQLite and PostgreSQL side by side" + (" (quick runs)" if quick else ""),
         "",
         "The same benchmark scripts on each database (`benchmarks/run.py --engine both`); each cell carries the "
-        "size it was measured at and whether it meets the target of this comparison"
+        "size it was measured at, whether it meets the target of this comparison and the reference workload's "
+        "time in that run (figures of runs whose reference differs compare only after dividing by it)"
         + (" (full-size targets applied to small sizes)" if quick else "")
         + ".",
         "",
