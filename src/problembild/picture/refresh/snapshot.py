@@ -110,7 +110,7 @@ def load(
             data = _read_segments(where, pointer["segments"], sources, new)
         except (OSError, ValueError, KeyError, TypeError):
             pointer, reason = None, "kept columns unreadable"
-    if pointer is None or data is None:
+    if data is None:  # nothing kept, or the kept columns unusable
         data = load_incidents(sources, upto=upto)
         segments = [_write_segment(where, data, sources)]
         _keep(where, segments, version, upto)
