@@ -6,6 +6,7 @@ No database here: ``picture.refresh.space`` runs in worker processes without Dja
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -240,14 +241,17 @@ def test_shared_points_remove_dead_processes_folders_and_yield_none_when_they_ca
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    stale = tmp_path / f"points-{dead.stdout.strip()}-abc"  # left by a killed refresh
+    host = socket.gethostname()
+    stale = tmp_path / f"points-{host}-{dead.stdout.strip()}-abc"  # left by a killed refresh
     stale.mkdir()
-    mine = tmp_path / f"points-{os.getpid()}-abc"  # a live process's (this one)
+    mine = tmp_path / f"points-{host}-{os.getpid()}-abc"  # a live process's (this one)
     mine.mkdir()
+    other = tmp_path / f"points-another-host-{dead.stdout.strip()}-abc"  # its pid means nothing here
+    other.mkdir()
     x = np.arange(3.0)
     with shared_points(x, x, x.astype(np.int64), tmp_path) as folder:
-        assert folder is not None
-    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+        assert folder is not None and Path(folder).name.startswith(f"points-{host}-{os.getpid()}-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     with shared_points(x, x, x.astype(np.int64), blocked) as folder:

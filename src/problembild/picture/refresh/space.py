@@ -79,9 +79,10 @@ class PointRows:
     ``folder``: what a task sends a worker instead of the points themselves.
 
     At ten million incidents the areas' neighbourhoods hold 15 million points (they
-    overlap): sent through the pool's pipes they were 370 MB to pickle, copy and unpickle;
-    row numbers are a sixth of that, and each worker reads the rows it needs from the
-    memory-mapped files.
+    overlap): sent through the pool's pipes they were 370 MB that the refresh held until
+    the workers took them; row numbers are a sixth of that, and each worker reads the rows
+    it needs from the memory-mapped files. Measured on a typical morning: the refresh's
+    peak memory 1.33 to 0.98 GB; its time unchanged (the gathering moved to the workers).
     """
 
     folder: str
@@ -107,20 +108,24 @@ def shared_points(
     temporary directory) for :class:`PointRows`; yields its path, and removes it on exit.
 
     Yields None when the files cannot be written (no space, no folder): the caller then
-    sends the points themselves. Folders left by killed processes are removed first.
+    sends the points themselves. Folders that killed processes of this host left are
+    removed first (the folder's name holds the host and the process id, so a data
+    directory shared by several hosts keeps the others' folders).
     """
     import os
     import shutil
+    import socket
     import tempfile
 
     base = Path(where or tempfile.gettempdir())
-    for stale in base.glob("points-*"):
-        pid = stale.name.split("-")[1]
+    mine = f"points-{socket.gethostname()}-"
+    for stale in base.glob(f"{mine}*"):
+        pid = stale.name[len(mine) :].split("-")[0]
         if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     folder = None
     try:
-        folder = tempfile.mkdtemp(prefix=f"points-{os.getpid()}-", dir=base)
+        folder = tempfile.mkdtemp(prefix=f"{mine}{os.getpid()}-", dir=base)
         for name, values in zip(_SHARED, (x, y, t), strict=True):
             np.save(Path(folder) / f"{name}.npy", values, allow_pickle=False)
     except OSError:
