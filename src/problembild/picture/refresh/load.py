@@ -136,12 +136,6 @@ def _select(epoch: str, source_values: list[str]) -> str:
     )
 
 
-def counted_filter() -> str:
-    """The SQL condition of the rows :func:`load_incidents` returns (placed, known indicator)."""
-    codes = ", ".join(sql_literal(code) for code in INDICATOR_CODES)
-    return f"indicator IN ({codes}) AND (area_match = 'exact' OR x IS NOT NULL)"
-
-
 def _sqlite_file() -> Path | None:
     """The SQLite database file when another connection sees what Django's sees."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:

@@ -13,8 +13,11 @@ Kept columns are used only while nothing else changed:
   incident table, whoever writes, and a new database (or one emptied) has a new token;
 * the indicator vocabulary is the same (the columns hold its codes);
 * the store still reaches the kept id; on PostgreSQL the rows up to it are still as many as
-  were kept (a transaction that took a lower id and committed after the read would be
-  missed otherwise; SQLite has one writer at a time, so its ids are committed in order).
+  when they were read (a transaction that took a lower id and committed after the read
+  would be missed otherwise; SQLite has one writer at a time, so its ids are committed in
+  order). All rows are counted, not only those a load returns: the count then reads the
+  primary key alone (0.9 s at ten million rows against 1.9 s for the load's condition), and
+  as deletes and updates change the store version, only inserts can change the count.
 
 Anything else, or ``reuse=False`` (``refresh --full``), reads the whole store and keeps it
 anew. Concurrent runs (chunks of a fan-out) each write their own segment folder and swap
@@ -40,10 +43,11 @@ from problembild.analysis.vocabulary import INDICATOR_CODES
 from problembild.incidents.models import Incident
 
 from ..models import StoreVersion
-from .load import IncidentArrays, counted_filter, load_incidents
+from .load import IncidentArrays, load_incidents
 
 #: Bumped when the kept files' layout or meaning changes: older snapshots are read no more.
-FORMAT = 1
+#: 2: the pointer counts every stored row up to its id (``stored``), not the loaded ones.
+FORMAT = 2
 _POINTER = "current.json"
 
 
@@ -105,15 +109,19 @@ def load(
     pointer, reason = _pointer(where, version, upto) if reuse else (None, "full")
     data = None
     if pointer is not None:
+        # Counted before the rows are read: a row committed in between is then read but not
+        # counted, and the next run reads everything again, rather than the reverse (missed).
+        stored = _stored(upto, above=int(pointer["upto"]), base=pointer.get("stored"))
         new = load_incidents(sources, after=int(pointer["upto"]), upto=upto)
         try:
             data = _read_segments(where, pointer["segments"], sources, new)
         except (OSError, ValueError, KeyError, TypeError):
             pointer, reason = None, "kept columns unreadable"
     if data is None:  # nothing kept, or the kept columns unusable
+        stored = _stored(upto)
         data = load_incidents(sources, upto=upto)
         segments = [_write_segment(where, data, sources)]
-        _keep(where, segments, version, upto)
+        _keep(where, segments, version, upto, stored)
         return data, Loaded(new_rows=len(data), how="read", reason=reason, segments=_placed(where, segments))
     segments = list(pointer["segments"])
     if len(new) or int(pointer["upto"]) != upto:
@@ -121,7 +129,7 @@ def load(
             segments = [_write_segment(where, data, sources)]
         else:
             segments.append(_write_segment(where, new, sources))
-        _keep(where, segments, version, upto)
+        _keep(where, segments, version, upto, stored)
     return data, Loaded(
         kept_rows=len(data) - len(new), new_rows=len(new), how="reused", segments=_placed(where, segments)
     )
@@ -215,14 +223,14 @@ def _pointer(where: Path, version: tuple[str, int], upto: int) -> tuple[dict | N
     """The kept snapshot's description when it can be extended, or None and why not."""
     try:
         pointer = json.loads((where / _POINTER).read_text())
-        kept_upto, rows = int(pointer["upto"]), sum(int(s["rows"]) for s in pointer["segments"])
+        kept_upto = int(pointer["upto"])
     except (OSError, ValueError, KeyError, TypeError):
         return None, "no kept columns"
     if pointer.get("format") != FORMAT or pointer.get("indicators") != list(INDICATOR_CODES):
         return None, "kept columns of another format"
     if [pointer.get("token"), pointer.get("version")] != list(version) or upto < kept_upto:
         return None, "stored incidents changed"
-    if connection.vendor == "postgresql" and _counted_upto(kept_upto) != rows:
+    if _stored(kept_upto) != pointer.get("stored"):
         return None, "rows committed late below the kept id"
     return pointer, ""
 
@@ -271,11 +279,24 @@ def _read_into(path: Path, out: np.ndarray) -> None:
             raise ValueError(f"{path}: shorter than its header says")
 
 
-def _counted_upto(upto: int) -> int:
-    """Rows up to ``upto`` that :func:`~.load.load_incidents` returns (the same filter)."""
+def _stored(upto: int, *, above: int = 0, base: int | None = None) -> int | None:
+    """On PostgreSQL the stored rows (all of them, counted or not) with an id up to ``upto``;
+    None on SQLite, whose ids are committed in order (nothing to check).
+
+    With ``above`` and ``base`` (the count up to ``above``, just checked): ``base`` plus the
+    rows in ``(above, upto]``, which the primary key finds without reading the rest.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    if base is not None:
+        return int(base) + _count(above, upto)
+    return _count(0, upto)
+
+
+def _count(above: int, upto: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(*) FROM {Incident._meta.db_table} WHERE {counted_filter()} AND id <= %s", [upto]
+            f"SELECT COUNT(*) FROM {Incident._meta.db_table} WHERE id > %s AND id <= %s", [above, upto]
         )
         (n,) = cursor.fetchone()
     return int(n)
@@ -303,13 +324,17 @@ def _write_segment(where: Path, data: IncidentArrays, sources: list[str]) -> dic
     return {"folder": folder, "rows": len(data), "sources": list(sources)}
 
 
-def _keep(where: Path, segments: list[dict], version: tuple[str, int], upto: int) -> None:
-    """Point at ``segments`` (atomically: readers see the old list or the new) and remove the rest."""
+def _keep(where: Path, segments: list[dict], version: tuple[str, int], upto: int, stored: int | None) -> None:
+    """Point at ``segments`` (atomically: readers see the old list or the new) and remove the rest.
+
+    ``stored``: :func:`_stored` up to ``upto`` when the rows were read.
+    """
     pointer = {
         "format": FORMAT,
         "token": version[0],
         "version": version[1],
         "upto": upto,
+        "stored": stored,
         "indicators": list(INDICATOR_CODES),
         "segments": segments,
     }
